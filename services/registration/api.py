@@ -1,0 +1,275 @@
+"""JSON API /api/v1/: parses and serialises only; rules live in operations and domain."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request, url_for
+from flask_smorest import Blueprint
+
+from services.registration import badges, operations
+from services.registration.idempotency import run_once
+from services.registration.operations import Context
+from services.registration.schemas import (
+    AgencyChangeSchema,
+    AgencyLinkSchema,
+    AgencySchema,
+    BadgeKeySchema,
+    CategorySchema,
+    EventSchema,
+    ReasonSchema,
+    RegistrationSchema,
+)
+from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.web import db_session
+
+MANAGE = ("admin", "organizer")
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Registration API")
+_registration_schema = RegistrationSchema()
+
+
+def context() -> Context:
+    """Return the use-case context of the running app."""
+    return current_app.extensions["registration_context"]
+
+
+class Presented:
+    """A registration with its badge and private link, as the API shows it."""
+
+    def __init__(self, registration, ctx: Context):
+        self._registration = registration
+        self.self_service_url = ctx.delegate_link(registration)
+        self.badge = {
+            "id": registration.id,
+            "generation": registration.badge_generation,
+            "token": ctx.badge_token(registration),
+            "png_url": f"{self.self_service_url}/badge.png",
+            "svg_url": f"{self.self_service_url}/badge.svg",
+        }
+
+    def __getattr__(self, name):
+        return getattr(self._registration, name)
+
+
+def present(registration) -> dict:
+    """Serialise a registration with its badge."""
+    return _registration_schema.dump(Presented(registration, context()))
+
+
+def _managed_event(ref):
+    """Load an event the caller may manage."""
+    event = operations.get_event(db_session(), ref)
+    require_event_scope(current_identity(), event.id)
+    return event
+
+
+@blp.route("/events")
+@blp.response(200, EventSchema(many=True))
+@allow(PUBLIC)
+def list_open_events():
+    """List events open for registration."""
+    return operations.open_events(db_session(), context().clock())
+
+
+@blp.route("/events", methods=["POST"])
+@blp.arguments(EventSchema)
+@blp.response(201, EventSchema)
+@allow(*MANAGE)
+def create_event(data):
+    """Create an event."""
+    session = db_session()
+    event = operations.create_event(session, data, context().clock)
+    session.commit()
+    return event
+
+
+@blp.route("/events/<ref>")
+@blp.response(200, EventSchema)
+@allow(PUBLIC)
+def read_event(ref):
+    """Read an event by id or slug."""
+    return operations.get_event(db_session(), ref)
+
+
+@blp.route("/events/<ref>/agencies")
+@blp.response(200, AgencySchema(many=True))
+@allow(PUBLIC)
+def list_agencies(ref):
+    """List an event's agencies with their quotas."""
+    return _agencies(operations.get_event(db_session(), ref))
+
+
+def _agencies(event):
+    from sqlalchemy import select
+
+    from services.registration.models import Agency
+
+    query = select(Agency).where(Agency.event_id == event.id).order_by(Agency.id)
+    return db_session().scalars(query).all()
+
+
+@blp.route("/events/<ref>/agencies", methods=["POST"])
+@blp.arguments(AgencySchema)
+@blp.response(201, AgencySchema)
+@allow(*MANAGE)
+def create_agency(data, ref):
+    """Add an agency (with its quota) to an event."""
+    session = db_session()
+    agency = operations.add_agency(session, _managed_event(ref), data)
+    session.commit()
+    return agency
+
+
+@blp.route("/events/<ref>/agencies/<code>", methods=["PATCH"])
+@blp.arguments(AgencyChangeSchema(partial=True))
+@blp.response(200, AgencySchema)
+@allow(*MANAGE)
+def update_agency(data, ref, code):
+    """Change an agency's names, sector or quota."""
+    session = db_session()
+    agency = operations.get_agency(session, _managed_event(ref), code)
+    operations.update_agency(session, agency, data)
+    session.commit()
+    return agency
+
+
+@blp.route("/events/<ref>/agencies/<code>/link")
+@blp.response(200, AgencyLinkSchema)
+@allow(*MANAGE)
+def agency_link(ref, code):
+    """Get the agency focal point's private registration link."""
+    event = _managed_event(ref)
+    agency = operations.get_agency(db_session(), event, code)
+    return {"agency": agency.code, "url": context().agency_link(agency, event)}
+
+
+@blp.route("/events/<ref>/agencies/<code>/link/revoke", methods=["POST"])
+@blp.response(200, AgencyLinkSchema)
+@allow(*MANAGE)
+def revoke_agency_link(ref, code):
+    """Revoke the agency's link and return its replacement."""
+    session = db_session()
+    event = _managed_event(ref)
+    agency = operations.revoke_agency_link(session, operations.get_agency(session, event, code))
+    session.commit()
+    return {"agency": agency.code, "url": context().agency_link(agency, event)}
+
+
+@blp.route("/events/<ref>/categories")
+@blp.response(200, CategorySchema(many=True))
+@allow(PUBLIC)
+def list_categories(ref):
+    """List an event's badge categories."""
+    from sqlalchemy import select
+
+    from services.registration.models import Category
+
+    event = operations.get_event(db_session(), ref)
+    query = select(Category).where(Category.event_id == event.id).order_by(Category.id)
+    return db_session().scalars(query).all()
+
+
+@blp.route("/events/<ref>/categories", methods=["POST"])
+@blp.arguments(CategorySchema)
+@blp.response(201, CategorySchema)
+@allow(*MANAGE)
+def create_category(data, ref):
+    """Add a badge category to an event."""
+    session = db_session()
+    category = operations.add_category(session, _managed_event(ref), data)
+    session.commit()
+    return category
+
+
+@blp.route("/events/<ref>/registrations", methods=["POST"])
+@blp.arguments(RegistrationSchema)
+@blp.response(201, RegistrationSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
+@allow(PUBLIC)
+def register(data, ref):
+    """Register a delegate (organizers may also use other categories and late registration)."""
+    session = db_session()
+    event = operations.get_event(session, ref)
+    identity = current_identity()
+    privileged = bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
+
+    def run():
+        registration = operations.register_delegate(
+            session, context(), event, data, privileged=privileged
+        )
+        return present(registration), 201
+
+    body, status = run_once(
+        session, f"register:{event.id}", request.headers.get("Idempotency-Key"), data, run
+    )
+    session.commit()
+    return body, status
+
+
+@blp.route("/registrations/<int:registration_id>")
+@blp.response(200, RegistrationSchema)
+@allow(*MANAGE)
+def read_registration(registration_id):
+    """Read a registration with its badge."""
+    return present(_managed_registration(registration_id))
+
+
+def _managed_registration(registration_id: int):
+    registration = operations.get_registration(db_session(), registration_id)
+    require_event_scope(current_identity(), registration.event_id)
+    return registration
+
+
+@blp.route("/registrations/<int:registration_id>/badge.png")
+@blp.doc(responses={"200": {"content": {"image/png": {}}}})
+@allow(*MANAGE)
+def badge_png(registration_id):
+    """The badge QR code as PNG."""
+    token = context().badge_token(_managed_registration(registration_id))
+    return Response(badges.qr_png(token), mimetype="image/png")
+
+
+@blp.route("/registrations/<int:registration_id>/badge.svg")
+@blp.doc(responses={"200": {"content": {"image/svg+xml": {}}}})
+@allow(*MANAGE)
+def badge_svg(registration_id):
+    """The badge QR code as SVG."""
+    token = context().badge_token(_managed_registration(registration_id))
+    return Response(badges.qr_svg(token), mimetype="image/svg+xml")
+
+
+@blp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
+@blp.arguments(ReasonSchema, required=False)
+@blp.response(200, RegistrationSchema)
+@allow(*MANAGE)
+def cancel(data, registration_id):
+    """Cancel a registration: its seat is freed and its badge revoked."""
+    session = db_session()
+    registration = _managed_registration(registration_id)
+    operations.cancel_registration(session, context(), registration, (data or {}).get("reason"))
+    session.commit()
+    return present(registration)
+
+
+@blp.route("/registrations/<int:registration_id>/reissue", methods=["POST"])
+@blp.arguments(ReasonSchema, required=False)
+@blp.response(200, RegistrationSchema)
+@allow(*MANAGE)
+def reissue(data, registration_id):
+    """Reissue a badge: a new generation; the old QR is revoked."""
+    session = db_session()
+    registration = _managed_registration(registration_id)
+    operations.reissue_badge(session, context(), registration, (data or {}).get("reason"))
+    session.commit()
+    return present(registration)
+
+
+@blp.route("/badge-keys")
+@blp.response(200, BadgeKeySchema(many=True))
+@allow(PUBLIC)
+def badge_keys():
+    """Public keys that verify badge tokens (door devices cache these)."""
+    return context().keyring.public_key_document()
+
+
+def url_for_badge(registration) -> str:
+    """Organizer URL of a registration's badge PNG."""
+    return url_for("api.badge_png", registration_id=registration.id)

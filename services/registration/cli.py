@@ -1,0 +1,56 @@
+"""Commands of the registration service (flask --app services.registration.wsgi ...)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from shared.db import migrate, transaction
+from shared.identity import ROLES
+
+
+def register(app: Flask, factory) -> None:
+    """Attach the service's commands to the app."""
+
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Apply the registration database migrations."""
+        from services.registration.app import MIGRATIONS
+
+        migrate(factory.kw["bind"], MIGRATIONS)
+        click.echo("registration database is up to date")
+
+    @app.cli.command("load-demo")
+    def load_demo_command():
+        """Load the demo event (idempotent)."""
+        from services.registration.demo import load_demo
+
+        with transaction(factory) as session:
+            event = load_demo(session)
+            click.echo(f"demo event loaded: {event.slug} (id {event.id})")
+
+    @app.cli.command("create-token")
+    @click.option("--role", type=click.Choice(ROLES), default="organizer")
+    @click.option("--label", required=True, help="Who or what the token is for.")
+    @click.option("--event", "events", multiple=True, help="Event slug or id (repeatable).")
+    def create_token(role, label, events):
+        """Issue a bearer API token and print it once."""
+        from services.registration.operations import get_event
+        from services.registration.tokens import create_api_token
+
+        with transaction(factory) as session:
+            event_ids = [get_event(session, ref).id for ref in events] or None
+            token = create_api_token(
+                session, app.config["SECRET_KEY"], label=label, role=role, event_ids=event_ids
+            )
+        click.echo(token)
+
+    @app.cli.command("revoke-token")
+    @click.argument("token_id")
+    def revoke_token(token_id):
+        """Revoke a bearer API token by id."""
+        from services.registration.tokens import revoke_api_token
+
+        with transaction(factory) as session:
+            found = revoke_api_token(session, token_id)
+        click.echo("revoked" if found else "no such token")

@@ -1,0 +1,247 @@
+"""Payload schemas of the registration API and forms (one schema per payload)."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from services.registration.domain import CHANNELS, GENDERS, SECTORS
+from shared.config import LANGUAGES
+from shared.contact import ContactError, normalise_email, normalise_phone
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def _length(maximum: int, minimum: int = 1) -> validate.Length:
+    return validate.Length(min=minimum, max=maximum, error="too_long:max={max}")
+
+
+def _one_of(choices) -> validate.OneOf:
+    return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
+
+
+class Text(fields.String):
+    """Text kept as typed (outer whitespace trimmed), without control characters."""
+
+    def __init__(self, maximum: int, **kwargs):
+        super().__init__(validate=_length(maximum), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL.search(text):
+            raise ValidationError("invalid_characters")
+        if not text:
+            raise ValidationError("required")
+        return text
+
+
+class Phone(fields.String):
+    """A mobile number, stored in E.164 (default region Iraq)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
+        except ContactError as error:
+            raise ValidationError(error.code) from None
+
+
+class Email(fields.String):
+    """An email address, normalised (no network lookups)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+        except ContactError as error:
+            raise ValidationError(error.code) from None
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class EventSchema(StrictSchema):
+    """An event: names, venue, timezone, days, capacity and registration window."""
+
+    id = fields.Integer(dump_only=True)
+    slug = fields.String(
+        required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{2,63}$", error="invalid_slug")
+    )
+    name_ar = Text(300, required=True)
+    name_en = Text(300, required=True)
+    venue_ar = Text(300, required=True)
+    venue_en = Text(300, required=True)
+    timezone = fields.String(
+        required=True, validate=validate.OneOf(_TIMEZONES, error="invalid_timezone")
+    )
+    days = fields.List(
+        fields.Date(),
+        required=True,
+        validate=validate.Length(min=1, max=60, error="too_many:max={max}"),
+    )
+    capacity = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, error="too_small:min={min}"),
+    )
+    registration_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    registration_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    default_language = fields.String(load_default="ar", validate=_one_of(LANGUAGES))
+    registered_count = fields.Integer(dump_only=True)
+
+    @validates_schema
+    def _window_in_order(self, data, **kwargs):
+        opens, closes = data.get("registration_opens_at"), data.get("registration_closes_at")
+        if opens and closes and closes <= opens:
+            raise ValidationError("closes_before_opens", field_name="registration_closes_at")
+
+
+class AgencySchema(StrictSchema):
+    """An agency taking part in an event, with its quota of seats."""
+
+    id = fields.Integer(dump_only=True)
+    code = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,31}$", error="invalid_code")
+    )
+    name_ar = Text(300, required=True)
+    name_en = Text(300, required=True)
+    sector = fields.String(load_default="other", validate=_one_of(SECTORS))
+    governorate = Text(64, load_default=None, allow_none=True)
+    quota = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, error="too_small:min={min}"),
+    )
+    registered_count = fields.Integer(dump_only=True)
+
+
+class AgencyChangeSchema(AgencySchema):
+    """A change to an agency: any of its fields but the code."""
+
+    class Meta:
+        exclude = ("code",)
+
+
+class CategorySchema(StrictSchema):
+    """A badge category (delegate, speaker, press...) with its colour."""
+
+    id = fields.Integer(dump_only=True)
+    code = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,31}$", error="invalid_code")
+    )
+    name_ar = Text(100, required=True)
+    name_en = Text(100, required=True)
+    color = fields.String(
+        required=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="invalid_color")
+    )
+    self_registration = fields.Boolean(load_default=False)
+
+
+class AgencyLinkSchema(Schema):
+    """An agency focal point's private registration link."""
+
+    agency = fields.String(required=True)
+    url = fields.String(required=True)
+
+
+class BadgeKeySchema(Schema):
+    """A public key that verifies badge tokens."""
+
+    kid = fields.Integer()
+    alg = fields.String()
+    public_key = fields.String()
+    active = fields.Boolean()
+
+
+class BadgeSchema(Schema):
+    """A badge: its id, generation, signed token (the QR payload) and image links."""
+
+    id = fields.Integer()
+    generation = fields.Integer()
+    token = fields.String()
+    png_url = fields.String()
+    svg_url = fields.String()
+
+
+class ReasonSchema(StrictSchema):
+    """An optional reason for cancelling or reissuing."""
+
+    reason = Text(500, load_default=None, allow_none=True)
+
+
+class CodeRef(fields.Field):
+    """Loads a code such as "IWED"; dumps the referenced object's code and names."""
+
+    def __init__(self, keys: tuple[str, ...], **kwargs):
+        super().__init__(**kwargs)
+        self.keys = keys
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else {key: getattr(value, key) for key in self.keys}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("not_string")
+        if len(value.strip()) > 32:
+            raise ValidationError("too_long:max=32")
+        return value.strip().upper()
+
+
+class RegistrationSchema(StrictSchema):
+    """A delegate's registration: loaded from the form/API, dumped with badge and agency."""
+
+    id = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True)
+    full_name_ar = Text(200, load_default=None, allow_none=True)
+    full_name_en = Text(200, load_default=None, allow_none=True)
+    job_title = Text(200, load_default=None, allow_none=True)
+    agency = CodeRef(
+        ("code", "name_ar", "name_en"),
+        load_default=None,
+        metadata={"description": "Agency code; dumped with its names."},
+    )
+    category = CodeRef(
+        ("code", "name_ar", "name_en", "color"),
+        load_default=None,
+        metadata={"description": "Category code (default DELEGATE)."},
+    )
+    email = Email(load_default=None, allow_none=True)
+    phone = Phone(load_default=None, allow_none=True)
+    gender = fields.String(required=True, validate=_one_of(GENDERS))
+    language = fields.String(load_default="ar", validate=_one_of(LANGUAGES))
+    channel = fields.String(load_default="email", validate=_one_of(CHANNELS))
+    consent = fields.Boolean(
+        required=True, load_only=True, validate=validate.Equal(True, error="consent_required")
+    )
+    created_at = fields.AwareDateTime(dump_only=True)
+    badge = fields.Nested(BadgeSchema, dump_only=True)
+    self_service_url = fields.String(dump_only=True)
+
+    @pre_load
+    def _blank_is_missing(self, data, **kwargs):
+        """Treat empty strings (unfilled form fields) as missing."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
+
+    @validates_schema
+    def _needs_name_and_contact(self, data, partial=False, **kwargs):
+        if partial:
+            return
+        if not (data.get("full_name_ar") or data.get("full_name_en")):
+            raise ValidationError("name_required", field_name="full_name_ar")
+        if not (data.get("email") or data.get("phone")):
+            raise ValidationError("contact_required", field_name="email")
+
+
+class ContactSchema(StrictSchema):
+    """A delegate's correction of contact details and preferences."""
+
+    job_title = Text(200, allow_none=True)
+    email = Email(allow_none=True)
+    phone = Phone(allow_none=True)
+    language = fields.String(validate=_one_of(LANGUAGES))
+    channel = fields.String(validate=_one_of(CHANNELS))

@@ -1,0 +1,198 @@
+"""Server-rendered pages: event list, registration form, badge and self-service."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from services.registration import badges, operations
+from services.registration.api import context
+from services.registration.models import ACTIVE, Agency, Category
+from services.registration.schemas import ContactSchema, RegistrationSchema
+from shared.access import PUBLIC, allow
+from shared.problems import DomainError, flatten_messages
+from shared.web import db_session, translate
+
+pages = Blueprint("pages", __name__, template_folder="templates")
+_form_schema = RegistrationSchema()
+_contact_schema = ContactSchema()
+FORM_FIELDS = (
+    "full_name_ar",
+    "full_name_en",
+    "job_title",
+    "agency",
+    "email",
+    "phone",
+    "gender",
+    "language",
+    "channel",
+    "consent",
+)
+
+
+@pages.route("/")
+@allow(PUBLIC)
+def home():
+    """List the events open for registration."""
+    events = operations.open_events(db_session(), context().clock())
+    return render_template("home.html", events=events)
+
+
+@pages.route("/e/<slug>/register", methods=["GET", "POST"])
+@allow(PUBLIC)
+def register(slug):
+    """The public registration form."""
+    event = operations.get_event(db_session(), slug)
+    return _registration_form(event, agency=None)
+
+
+@pages.route("/e/<slug>/register/<token>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def register_for_agency(slug, token):
+    """An agency focal point's registration form: agency fixed, quota applies."""
+    event = operations.get_event(db_session(), slug)
+    agency = operations.resolve_agency_link(db_session(), context().secret_key, event, token)
+    return _registration_form(event, agency=agency)
+
+
+def _registration_form(event, agency):
+    """Show the form, or validate and register, re-showing errors in the user's language."""
+    values, errors = {}, {}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in FORM_FIELDS if k in request.form}
+        if agency is not None:
+            values["agency"] = agency.code
+        try:
+            registration = _submit(event, agency, values)
+            return redirect(url_for("pages.badge", token=_link_token(registration), new=1))
+        except ValidationError as error:
+            errors = _errors_by_field(flatten_messages(error.messages))
+        except DomainError as error:
+            errors = _errors_by_field(error.fields) or {"_form": [translate(error.code)]}
+    status = 422 if errors else 200
+    return render_template(
+        "register.html",
+        event=event,
+        agency=agency,
+        values=values,
+        errors=errors,
+        agencies=_agencies(event),
+        is_open=_is_open(event),
+    ), status
+
+
+def _submit(event, agency, values):
+    """Validate with the API's schema and register with the API's use case."""
+    session = db_session()
+    data = _form_schema.load(values)
+    registration = operations.register_delegate(session, context(), event, data, agency=agency)
+    session.commit()
+    return registration
+
+
+def _errors_by_field(field_errors) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for item in field_errors:
+        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
+    return errors
+
+
+def _agencies(event):
+    query = select(Agency).where(Agency.event_id == event.id).order_by(Agency.name_ar)
+    return db_session().scalars(query).all()
+
+
+def _is_open(event) -> bool:
+    from services.registration.domain import is_open
+
+    return is_open(event.registration_opens_at, event.registration_closes_at, context().clock())
+
+
+def _link_token(registration) -> str:
+    return context().delegate_link(registration).rsplit("/", 1)[-1]
+
+
+@pages.route("/r/<token>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def badge(token):
+    """The delegate's private page: badge, contact correction, cancellation."""
+    session = db_session()
+    registration = operations.resolve_delegate_link(session, context().secret_key, token)
+    errors, notice = {}, None
+    if request.method == "POST":
+        errors, notice = _self_service_action(registration)
+    return render_template(
+        "badge.html",
+        registration=registration,
+        token=token,
+        errors=errors,
+        notice=notice,
+        badge_token=context().badge_token(registration),
+        active=registration.status == ACTIVE,
+        is_new=request.args.get("new") == "1",
+        qr_px=badges.QR_MIN_DISPLAY_PX,
+        categories=_category_names(registration),
+    ), 422 if errors else 200
+
+
+def _self_service_action(registration):
+    """Apply the delegate's correction or cancellation from the posted form."""
+    session = db_session()
+    try:
+        if request.form.get("action") == "cancel":
+            if request.form.get("confirm") != "yes":
+                return {"confirm": [translate("required")]}, None
+            operations.cancel_registration(session, context(), registration, "self-service")
+            session.commit()
+            return {}, translate("self.cancelled")
+        data = _contact_schema.load(_contact_values(), partial=True)
+        operations.update_contact(session, context(), registration, data)
+        session.commit()
+        return {}, translate("self.saved")
+    except ValidationError as error:
+        session.rollback()
+        return _errors_by_field(flatten_messages(error.messages)), None
+    except DomainError as error:
+        session.rollback()
+        return _errors_by_field(error.fields) or {"_form": [translate(error.code)]}, None
+
+
+def _contact_values() -> dict:
+    fields = ("job_title", "email", "phone", "language", "channel")
+    return {k: (request.form[k].strip() or None) for k in fields if k in request.form}
+
+
+def _category_names(registration) -> dict:
+    category = db_session().get(Category, registration.category_id)
+    return {"ar": category.name_ar, "en": category.name_en, "color": category.color}
+
+
+def _active_badge_token(link_token: str) -> str:
+    """Resolve a self-service link to its badge token; a cancelled badge is gone."""
+    registration = operations.resolve_delegate_link(db_session(), context().secret_key, link_token)
+    if registration.status != ACTIVE:
+        raise DomainError("registration_cancelled", kind="gone")
+    return context().badge_token(registration)
+
+
+@pages.route("/r/<token>/badge.png")
+@allow(PUBLIC)
+def badge_png(token):
+    """The delegate's QR code as PNG."""
+    return Response(
+        badges.qr_png(_active_badge_token(token)),
+        mimetype="image/png",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@pages.route("/r/<token>/badge.svg")
+@allow(PUBLIC)
+def badge_svg(token):
+    """The delegate's QR code as SVG."""
+    return Response(
+        badges.qr_svg(_active_badge_token(token)),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )

@@ -1,0 +1,86 @@
+"""Message contracts between services: task names and the payload schemas both sides validate."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+SCHEMA_VERSION = 1
+DELEGATE_TOPICS = (
+    "delegate.registered",
+    "delegate.updated",
+    "delegate.cancelled",
+    "badge.reissued",
+)
+# Consumers of registration's delegate events, by task name.
+NOTIFICATIONS_DELEGATE_EVENT = "notifications.handle_delegate_event"
+CHECKIN_ROSTER_EVENT = "checkin.apply_roster_event"
+DELEGATE_EVENT_CONSUMERS = (NOTIFICATIONS_DELEGATE_EVENT, CHECKIN_ROSTER_EVENT)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class EventInfoSchema(_Strict):
+    """The event a delegate event belongs to."""
+
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    name_ar = fields.String(required=True)
+    name_en = fields.String(required=True)
+    venue_ar = fields.String(required=True)
+    venue_en = fields.String(required=True)
+    timezone = fields.String(required=True)
+    days = fields.List(fields.Date(), required=True)
+
+
+class AgencyInfoSchema(_Strict):
+    """The delegate's agency."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name_ar = fields.String(required=True)
+    name_en = fields.String(required=True)
+
+
+class CategoryInfoSchema(_Strict):
+    """The delegate's badge category."""
+
+    code = fields.String(required=True)
+    name_ar = fields.String(required=True)
+    name_en = fields.String(required=True)
+    color = fields.String(required=True)
+
+
+class DelegateInfoSchema(_Strict):
+    """The delegate as consumers need it: identity, contact, badge state, version."""
+
+    badge_id = fields.Integer(required=True)
+    generation = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["active", "cancelled"]))
+    full_name_ar = fields.String(required=True, allow_none=True)
+    full_name_en = fields.String(required=True, allow_none=True)
+    job_title = fields.String(required=True, allow_none=True)
+    gender = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(["ar", "en"]))
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "sms", "both"]))
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    agency = fields.Nested(AgencyInfoSchema, required=True)
+    category = fields.Nested(CategoryInfoSchema, required=True)
+
+
+class DelegateEventSchema(_Strict):
+    """A registration event (`delegate.registered`, ...) as carried by the outbox."""
+
+    schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    topic = fields.String(required=True, validate=validate.OneOf(DELEGATE_TOPICS))
+    message_id = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    event = fields.Nested(EventInfoSchema, required=True)
+    delegate = fields.Nested(DelegateInfoSchema, required=True)
+    badge_token = fields.String(required=True)
+    self_service_url = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)

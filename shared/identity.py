@@ -1,0 +1,92 @@
+"""Who is calling: signed bearer tokens and signed links, verified the same way by every service."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+ROLES = ("admin", "organizer", "focal_point", "viewer", "device", "delegate")
+API_TOKEN_PREFIX = "hdr_"
+
+
+class InvalidCredential(Exception):
+    """A token or link is malformed, forged, expired or for another purpose."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The verified caller: role, the events it may act on (None: all) and the token id."""
+
+    subject: str
+    role: str
+    events: tuple[int, ...] | None
+    token_id: str
+
+    def may_act_on(self, event_id: int) -> bool:
+        """Tell whether this identity is scoped to `event_id`."""
+        return self.events is None or event_id in self.events
+
+
+def new_token_id() -> str:
+    """Return a fresh random token id."""
+    return secrets.token_urlsafe(12)
+
+
+def issue_api_token(secret: str, *, subject: str, role: str, events=None, token_id: str) -> str:
+    """Sign a bearer token carrying role and event scope in its claims."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    claims = {"sub": subject, "role": role, "ev": list(events) if events else None, "jti": token_id}
+    return API_TOKEN_PREFIX + URLSafeTimedSerializer(secret, salt="api-token").dumps(claims)
+
+
+def verify_api_token(secret: str, token: str, max_age: int) -> Identity:
+    """Verify a bearer token's signature and age and return its identity."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 2000:
+        raise InvalidCredential("malformed")
+    serializer = URLSafeTimedSerializer(secret, salt="api-token")
+    try:
+        claims = serializer.loads(token.removeprefix(API_TOKEN_PREFIX), max_age=max_age)
+    except SignatureExpired:
+        raise InvalidCredential("expired") from None
+    except BadSignature:
+        raise InvalidCredential("bad_signature") from None
+    return _identity_from_claims(claims)
+
+
+def _identity_from_claims(claims) -> Identity:
+    """Check the shape of signed claims and build the identity."""
+    try:
+        events = claims["ev"]
+        return Identity(
+            subject=str(claims["sub"]),
+            role=claims["role"] if claims["role"] in ROLES else "",
+            events=tuple(int(e) for e in events) if events is not None else None,
+            token_id=str(claims["jti"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InvalidCredential("malformed") from None
+
+
+def sign_link(secret: str, purpose: str, payload: dict) -> str:
+    """Sign a link payload (magic link, agency link) for one purpose."""
+    return URLSafeSerializer(secret, salt=f"link:{purpose}").dumps(payload)
+
+
+def verify_link(secret: str, purpose: str, token: str) -> dict:
+    """Verify a signed link for `purpose` and return its payload."""
+    if len(token) > 500:
+        raise InvalidCredential("malformed")
+    try:
+        payload = URLSafeSerializer(secret, salt=f"link:{purpose}").loads(token)
+    except BadSignature:
+        raise InvalidCredential("bad_signature") from None
+    if not isinstance(payload, dict):
+        raise InvalidCredential("malformed")
+    return payload

@@ -1,0 +1,122 @@
+"""Fixtures of the registration tests: app, sessions, demo event, tokens and payloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.registration.app import create_app
+from services.registration.config import RegistrationConfig
+from services.registration.demo import load_demo
+from services.registration.models import Base
+from services.registration.operations import Context
+from services.registration.tokens import create_api_token
+from shared.badge_tokens import BadgeKeyring
+from tests.conftest import rollback_factory
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+BASE_URL = "http://hudoor.test"
+
+
+@pytest.fixture(scope="session")
+def keyring():
+    return BadgeKeyring.generate(key_id=1)
+
+
+@pytest.fixture
+def config(registration_db, keyring):
+    return RegistrationConfig(
+        database_url=registration_db.url,
+        redis_url="redis://127.0.0.1:1/0",
+        secret_key=SECRET,
+        keyring=keyring,
+        public_base_url=BASE_URL,
+        default_language="ar",
+        max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture
+def session_factory(registration_db):
+    factory, close = rollback_factory(registration_db.engine)
+    yield factory
+    close()
+
+
+@pytest.fixture
+def committed_factory(registration_db):
+    """Real commits on separate connections (concurrency tests); rows deleted afterwards."""
+    from shared.db import make_sessionmaker
+
+    yield make_sessionmaker(registration_db.engine)
+    registration_db.truncate(Base.metadata)
+
+
+@pytest.fixture
+def session(session_factory):
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def ctx(keyring):
+    return Context(keyring, SECRET, BASE_URL)
+
+
+@pytest.fixture
+def demo_event(session):
+    event = load_demo(session)
+    session.commit()
+    return event
+
+
+@pytest.fixture
+def app(config, session_factory):
+    app = create_app(config, session_factory=session_factory)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def organizer_token(session):
+    token = create_api_token(session, SECRET, label="test organizer", role="organizer")
+    session.commit()
+    return token
+
+
+@pytest.fixture
+def auth(organizer_token):
+    return {"Authorization": f"Bearer {organizer_token}"}
+
+
+def delegate(**overrides) -> dict:
+    """A valid registration payload for the demo event; override any field."""
+    payload = {
+        "full_name_ar": "د. يسرى كريم محسن العلاق",
+        "full_name_en": "Dr. Yusra Karim Mohsen Al-Alaq",
+        "job_title": "Director General",
+        "agency": "IWED",
+        "email": "yusra@example.org",
+        "phone": "0770 123 4567",
+        "gender": "female",
+        "language": "ar",
+        "channel": "both",
+        "consent": True,
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def nth_delegate(n: int, **overrides) -> dict:
+    """A distinct valid delegate (unique email and phone) number `n`."""
+    return delegate(
+        full_name_ar=f"مشارك {n}",
+        full_name_en=f"Delegate {n}",
+        email=f"delegate{n}@example.org",
+        phone=f"+96477{n:08d}",
+        **overrides,
+    )
