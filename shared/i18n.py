@@ -10,6 +10,9 @@ from shared.config import LANGUAGES
 # Messages every service uses: validation and HTTP errors. Services add their own catalogues.
 COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     # code: (English, Arabic)
+    "app.name": ("Hudoor", "حضور"),
+    "nav.other_language": ("العربية", "English"),
+    "error.title": ("Something went wrong", "حدث خطأ"),
     "required": ("This field is required.", "هذا الحقل مطلوب."),
     "null": ("This field may not be empty.", "لا يجوز أن يكون هذا الحقل فارغاً."),
     "invalid_type": ("This value has the wrong type.", "نوع هذه القيمة غير صحيح."),

@@ -106,7 +106,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "يجب أن يكون Idempotency-Key من 1 إلى 200 حرف ASCII مرئي.",
     ),
     # Pages.
-    "app.name": ("Hudoor", "حضور"),
     "home.title": ("Events open for registration", "المؤتمرات المفتوحة للتسجيل"),
     "home.none": ("No event is open for registration now.", "لا يوجد مؤتمر مفتوح للتسجيل حالياً."),
     "home.register": ("Register", "سجّل"),
@@ -159,6 +158,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أدرك أن مقعدي سيُحرَّر وأن شارتي ستُلغى.",
     ),
     "self.cancelled": ("Your registration was cancelled.", "أُلغي تسجيلك."),
-    "nav.other_language": ("العربية", "English"),
-    "error.title": ("Something went wrong", "حدث خطأ"),
 }

@@ -1,11 +1,8 @@
-"""Registration use cases: plain functions taking a database session (no Flask in here)."""
+"""Delegate use cases: register, correct, cancel, reissue; each writes its outbox event."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -17,158 +14,18 @@ from services.registration.models import (
     ACTIVE,
     CANCELLED,
     Agency,
-    Category,
     Event,
-    EventDay,
     OutboxMessage,
     Registration,
 )
-from shared.badge_tokens import BadgeKeyring
+from services.registration.operations.context import Context, new_nonce
+from services.registration.operations.events import agency_by_code, category_by_code
 from shared.contracts import DelegateEventSchema
-from shared.db import utcnow
-from shared.identity import InvalidCredential, sign_link, verify_link
+from shared.identity import InvalidCredential, verify_link
 from shared.problems import DomainError
 
 DEFAULT_CATEGORY = "DELEGATE"
 _event_schema = DelegateEventSchema()
-
-
-@dataclass(frozen=True)
-class Context:
-    """What use cases need besides the session: keys, secrets, base URL, clock."""
-
-    keyring: BadgeKeyring
-    secret_key: str
-    public_base_url: str
-    clock: Callable[[], datetime] = field(default=utcnow)
-
-    def badge_token(self, registration: Registration) -> str:
-        """Return the signed badge token (QR payload) of a registration."""
-        r = registration
-        return self.keyring.sign(r.event_id, r.id, r.badge_generation)
-
-    def delegate_link(self, registration: Registration) -> str:
-        """Return the delegate's private self-service URL."""
-        payload = {"r": registration.id, "n": registration.link_nonce}
-        return f"{self.public_base_url}/r/{sign_link(self.secret_key, 'delegate', payload)}"
-
-    def agency_link(self, agency: Agency, event: Event) -> str:
-        """Return the agency focal point's private registration URL."""
-        token = sign_link(self.secret_key, "agency", {"a": agency.id, "n": agency.link_nonce})
-        return f"{self.public_base_url}/e/{event.slug}/register/{token}"
-
-
-def new_nonce() -> str:
-    """Return a fresh nonce for a revocable link."""
-    return secrets.token_urlsafe(12)
-
-
-# --- events, agencies, categories -------------------------------------------------------------
-
-
-def create_event(session: Session, data: dict, clock=utcnow) -> Event:
-    """Create an event with its days."""
-    if session.scalar(select(Event.id).where(Event.slug == data["slug"])) is not None:
-        raise DomainError("slug_taken", kind="conflict", field="slug")
-    days = [EventDay(day=d) for d in sorted(set(data.pop("days")))]
-    event = Event(**data, days=days, registered_count=0, created_at=clock())
-    session.add(event)
-    session.flush()
-    return event
-
-
-def get_event(session: Session, ref: str | int) -> Event:
-    """Find an event by id or slug."""
-    column = Event.id if str(ref).isdigit() else Event.slug
-    value = int(ref) if str(ref).isdigit() else str(ref)
-    event = session.scalar(select(Event).where(column == value))
-    if event is None:
-        raise DomainError("event_not_found", kind="not_found")
-    return event
-
-
-def open_events(session: Session, now: datetime) -> list[Event]:
-    """Return events whose registration is open now."""
-    events = session.scalars(select(Event).order_by(Event.created_at)).all()
-    return [
-        e for e in events if domain.is_open(e.registration_opens_at, e.registration_closes_at, now)
-    ]
-
-
-def add_agency(session: Session, event: Event, data: dict) -> Agency:
-    """Add an agency (with its quota) to an event."""
-    if _agency_by_code(session, event, data["code"]) is not None:
-        raise DomainError("agency_code_taken", kind="conflict", field="code")
-    agency = Agency(**data, event_id=event.id, registered_count=0, link_nonce=new_nonce())
-    session.add(agency)
-    session.flush()
-    return agency
-
-
-def update_agency(session: Session, agency: Agency, data: dict) -> Agency:
-    """Change an agency's names, sector or quota (never below its registrations)."""
-    quota = data.get("quota", agency.quota)
-    if quota is not None and quota < agency.registered_count:
-        raise DomainError(
-            "quota_below_registered",
-            kind="conflict",
-            field="quota",
-            registered=agency.registered_count,
-        )
-    for name, value in data.items():
-        setattr(agency, name, value)
-    session.flush()
-    return agency
-
-
-def get_agency(session: Session, event: Event, code: str) -> Agency:
-    """Find an event's agency by code."""
-    agency = _agency_by_code(session, event, code)
-    if agency is None:
-        raise DomainError("agency_not_found", kind="not_found")
-    return agency
-
-
-def revoke_agency_link(session: Session, agency: Agency) -> Agency:
-    """Revoke the agency's focal-point link by rotating its nonce."""
-    agency.link_nonce = new_nonce()
-    session.flush()
-    return agency
-
-
-def resolve_agency_link(session: Session, secret: str, event: Event, token: str) -> Agency:
-    """Return the agency of a valid, unrevoked focal-point link for this event."""
-    try:
-        payload = verify_link(secret, "agency", token)
-    except InvalidCredential:
-        raise DomainError("link_invalid", kind="not_found") from None
-    agency = session.get(Agency, payload.get("a"))
-    if agency is None or agency.event_id != event.id or agency.link_nonce != payload.get("n"):
-        raise DomainError("link_invalid", kind="not_found")
-    return agency
-
-
-def add_category(session: Session, event: Event, data: dict) -> Category:
-    """Add a badge category to an event."""
-    if _category_by_code(session, event, data["code"]) is not None:
-        raise DomainError("category_code_taken", kind="conflict", field="code")
-    category = Category(**data, event_id=event.id)
-    session.add(category)
-    session.flush()
-    return category
-
-
-def _agency_by_code(session: Session, event: Event, code: str) -> Agency | None:
-    return session.scalar(select(Agency).where(Agency.event_id == event.id, Agency.code == code))
-
-
-def _category_by_code(session: Session, event: Event, code: str) -> Category | None:
-    return session.scalar(
-        select(Category).where(Category.event_id == event.id, Category.code == code)
-    )
-
-
-# --- delegates ----------------------------------------------------------------------------------
 
 
 def register_delegate(
@@ -186,10 +43,10 @@ def register_delegate(
         domain.check_registration_window(
             event.registration_opens_at, event.registration_closes_at, now
         )
-    agency = agency or _agency_by_code(session, event, data.get("agency") or "")
+    agency = agency or agency_by_code(session, event, data.get("agency") or "")
     if agency is None:
         raise DomainError("unknown_agency", field="agency")
-    category = _category_by_code(session, event, data.get("category") or DEFAULT_CATEGORY)
+    category = category_by_code(session, event, data.get("category") or DEFAULT_CATEGORY)
     if category is None:
         raise DomainError("unknown_category", field="category")
     domain.check_category(category.self_registration, privileged)

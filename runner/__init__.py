@@ -1,0 +1,1 @@
+"""The embedded runner: the whole system on one machine with no external servers."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the notifications service (senders arrive with the notifications issue)."""
