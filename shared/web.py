@@ -48,6 +48,7 @@ class HudoorApi(Api):
 def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> None:
     """Install language negotiation, error rendering, headers and the request DB session."""
     app.extensions["hudoor_catalog"] = catalog
+    app.json.ensure_ascii = False
     app.extensions["hudoor_sessions"] = factory
     app.register_blueprint(shared_blueprint)
     app.before_request(_negotiate_language)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from services.registration import badges, operations
@@ -201,7 +201,10 @@ def register(data, ref):
         session, f"register:{event.id}", request.headers.get("Idempotency-Key"), data, run
     )
     session.commit()
-    return body, status
+    # Already serialised (and possibly replayed from storage): send it as is.
+    response = jsonify(body)
+    response.status_code = status
+    return response
 
 
 @blp.route("/registrations/<int:registration_id>")

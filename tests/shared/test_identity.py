@@ -1,0 +1,70 @@
+"""Bearer tokens and signed links verify only when untouched, unexpired and for their purpose."""
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.identity import (
+    InvalidCredential,
+    issue_api_token,
+    sign_link,
+    verify_api_token,
+    verify_link,
+)
+
+SECRET = "s" * 40
+
+
+def _token(**kwargs):
+    claims = {"subject": "amal", "role": "organizer", "events": [3], "token_id": "t1"} | kwargs
+    return issue_api_token(SECRET, **claims)
+
+
+def test_token_round_trips_role_and_event_scope():
+    identity = verify_api_token(SECRET, _token(), max_age=60)
+    assert (identity.role, identity.events, identity.token_id) == ("organizer", (3,), "t1")
+    assert identity.may_act_on(3) and not identity.may_act_on(4)
+
+
+def test_unscoped_token_may_act_on_every_event():
+    assert verify_api_token(SECRET, _token(events=None), max_age=60).may_act_on(99)
+
+
+def test_token_signed_with_another_secret_is_refused():
+    with pytest.raises(InvalidCredential) as caught:
+        verify_api_token("x" * 40, _token(), max_age=60)
+    assert caught.value.code == "bad_signature"
+
+
+def test_expired_token_is_refused():
+    token = _token()
+    time.sleep(1.1)
+    with pytest.raises(InvalidCredential) as caught:
+        verify_api_token(SECRET, token, max_age=0)
+    assert caught.value.code == "expired"
+
+
+def test_unknown_role_cannot_be_issued():
+    with pytest.raises(ValueError):
+        _token(role="superuser")
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_is_never_accepted_as_a_token(text):
+    with pytest.raises(InvalidCredential):
+        verify_api_token(SECRET, text, max_age=60)
+
+
+def test_link_for_one_purpose_does_not_open_another():
+    link = sign_link(SECRET, "delegate", {"r": 1, "n": "abc"})
+    assert verify_link(SECRET, "delegate", link) == {"r": 1, "n": "abc"}
+    with pytest.raises(InvalidCredential):
+        verify_link(SECRET, "agency", link)
+
+
+@given(st.text(max_size=600))
+def test_arbitrary_text_is_never_accepted_as_a_link(text):
+    with pytest.raises(InvalidCredential):
+        verify_link(SECRET, "delegate", text)
