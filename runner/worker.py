@@ -1,3 +1,11 @@
-"""The embedded runner's single worker: every service's tasks, all queues."""
+"""The embedded runner's single worker and beat: every service's tasks, all queues."""
 
-from services.notifications.worker import celery  # noqa: F401  (the one Celery app)
+from services.checkin.app import create_app as create_checkin
+from services.notifications import tasks as notifications_tasks  # noqa: F401
+from services.notifications.app import create_app as create_notifications
+from services.registration import tasks as registration_tasks  # noqa: F401
+from services.registration.app import create_app as create_registration
+
+create_registration()
+create_checkin()
+celery = create_notifications().extensions["celery"]

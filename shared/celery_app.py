@@ -1,16 +1,58 @@
-"""The one Celery app: Redis broker, queues routed by the service prefix of task names."""
+"""The one Celery app: Redis broker, queues by service prefix, tasks run in their service's app."""
 
 from __future__ import annotations
 
-from celery import Celery
+import os
+from datetime import timedelta
+
+from celery import Celery, Task
+from flask import Flask
 from kombu import Queue
 
 QUEUES = ("registration", "notifications", "checkin")
+_apps: dict[str, Flask] = {}
+_celery: Celery | None = None
+
+BEAT_SCHEDULE = {
+    "relay-outbox": {"task": "registration.relay_outbox", "schedule": timedelta(seconds=10)},
+    "sweep-deliveries": {
+        "task": "notifications.sweep_deliveries",
+        "schedule": timedelta(seconds=30),
+    },
+    "send-reminders": {"task": "notifications.send_reminders", "schedule": timedelta(minutes=10)},
+}
 
 
-def create_celery(broker_url: str) -> Celery:
-    """Create the Celery app every service and worker uses."""
-    app = Celery("hudoor", broker=broker_url, set_as_current=True)
+class ServiceTask(Task):
+    """Runs a task inside the Flask app of the service that owns it (by task-name prefix)."""
+
+    def __call__(self, *args, **kwargs):
+        app = _apps.get(self.name.split(".", 1)[0])
+        if app is None:
+            raise RuntimeError(f"no app is registered in this worker for task {self.name}")
+        with app.app_context():
+            return self.run(*args, **kwargs)
+
+
+def celery_app(broker_url: str) -> Celery:
+    """Return this process's Celery app, creating it on first use."""
+    global _celery
+    if _celery is None or _celery.conf.broker_url != broker_url:
+        _celery = _create(broker_url)
+    return _celery
+
+
+def init_celery(app: Flask, service: str, broker_url: str) -> Celery:
+    """Register a service's Flask app for its tasks and expose the Celery app on it."""
+    celery = celery_app(broker_url)
+    _apps[service] = app
+    app.extensions["celery"] = celery
+    return celery
+
+
+def _create(broker_url: str) -> Celery:
+    app = Celery("hudoor", broker=broker_url, task_cls=ServiceTask, set_as_current=True)
+    visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -20,9 +62,23 @@ def create_celery(broker_url: str) -> Celery:
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name) for name in QUEUES],
         task_routes=(_route_by_prefix,),
+        task_default_queue="notifications",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        # Publishing fails fast when the broker is down: the outbox sweep retries later.
+        broker_transport_options={
+            "visibility_timeout": visibility,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.1,
+            "interval_max": 0.2,
+            # Lets test runs (and several deployments) share one Redis without seeing each other.
+            "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+        },
+        beat_schedule=BEAT_SCHEDULE,
         enable_utc=True,
+        worker_hijack_root_logger=False,
     )
     return app
 

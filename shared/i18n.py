@@ -80,6 +80,7 @@ _MARSHMALLOW_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"), "too_small"),
     (re.compile(r"^Must be less than or equal to (?P<max>\S+)\.$"), "too_large"),
     (re.compile(r"^Invalid value\.$"), "invalid"),
+    (re.compile(r"^Invalid JSON body\.$"), "invalid_json"),
 ]
 
 

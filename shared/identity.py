@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
 
 ROLES = ("admin", "organizer", "focal_point", "viewer", "device", "delegate")
 API_TOKEN_PREFIX = "hdr_"
+LINK_SEPARATOR = "~"
 
 
 class InvalidCredential(Exception):
@@ -74,19 +75,24 @@ def _identity_from_claims(claims) -> Identity:
         raise InvalidCredential("malformed") from None
 
 
-def sign_link(secret: str, purpose: str, payload: dict) -> str:
-    """Sign a link payload (magic link, agency link) for one purpose."""
-    return URLSafeSerializer(secret, salt=f"link:{purpose}").dumps(payload)
+def sign_link(secret: str, purpose: str, *parts: str | int) -> str:
+    """Sign a compact link token (magic link, agency link) for one purpose; short enough for SMS."""
+    text = LINK_SEPARATOR.join(str(part) for part in parts)
+    if any(LINK_SEPARATOR in str(part) for part in parts):
+        raise ValueError("link parts must not contain the separator")
+    return _link_signer(secret, purpose).sign(text).decode()
 
 
-def verify_link(secret: str, purpose: str, token: str) -> dict:
-    """Verify a signed link for `purpose` and return its payload."""
-    if len(token) > 500:
+def verify_link(secret: str, purpose: str, token: str) -> list[str]:
+    """Verify a signed link token for `purpose` and return its parts."""
+    if not isinstance(token, str) or len(token) > 300:
         raise InvalidCredential("malformed")
     try:
-        payload = URLSafeSerializer(secret, salt=f"link:{purpose}").loads(token)
-    except BadSignature:
+        text = _link_signer(secret, purpose).unsign(token).decode()
+    except (BadSignature, UnicodeError):
         raise InvalidCredential("bad_signature") from None
-    if not isinstance(payload, dict):
-        raise InvalidCredential("malformed")
-    return payload
+    return text.split(LINK_SEPARATOR)
+
+
+def _link_signer(secret: str, purpose: str) -> Signer:
+    return Signer(secret, salt=f"link:{purpose}", sep=".")

@@ -11,6 +11,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 STATUS_BY_KIND = {
     "invalid": 422,
+    "bad_request": 400,
     "conflict": 409,
     "not_found": 404,
     "unauthorized": 401,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_smorest import Api
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -149,7 +150,9 @@ def _internal_error(error):
 
 
 def _render_database_error(error: DBAPIError):
-    """Answer 503 with a retry hint when the database is unreachable."""
+    """Answer 503 with a retry hint when the database is unreachable; 400 for data it refuses."""
+    if isinstance(error, DataError):  # input the database cannot store (e.g. NUL in text)
+        return render_domain_error(DomainError("bad_request", kind="bad_request"))
     if not is_unavailable(error):
         raise error
     headers = {"Retry-After": "5"}
@@ -184,6 +187,10 @@ def _require_json_body():
         return None
     if request.mimetype != "application/json":
         return problem_response(415, "unsupported_media_type")
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # includes JSONDecodeError and over-long integers
+        return problem_response(400, "invalid_json")
     return None
 
 

@@ -73,3 +73,30 @@ def rollback_factory(engine):
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     return factory, lambda: (outer.rollback(), connection.close())
+
+
+# Set to a Redis URL (e.g. redis://127.0.0.1:6379/0) to run on that server; else the bundled one.
+REDIS_URL = os.environ.get("HUDOOR_TEST_REDIS_URL", "").strip()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis for the run: the given server, or the bundled one on a unix socket."""
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    from runner.redis_server import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def notifications_db(tmp_path_factory):
+    from services.notifications.app import MIGRATIONS
+
+    database = ServiceDatabase("notifications", tmp_path_factory.mktemp("db"))
+    migrate(database.engine, MIGRATIONS)
+    yield database
+    database.drop()

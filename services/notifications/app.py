@@ -6,17 +6,21 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.notifications import api, webhooks
 from services.notifications.config import NotificationsConfig
+from services.notifications.dispatch import Dispatcher
+from services.notifications.messages import MESSAGES
+from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
 from shared.web import HudoorApi, api_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CATALOG = Catalog()
+CATALOG = Catalog(MESSAGES)
 
 
 def create_app(config: NotificationsConfig | None = None, session_factory=None) -> Flask:
-    """Build the check-in app from its config (read from the environment by default)."""
+    """Build the notifications app (API, webhooks, and the context of its Celery tasks)."""
     config = config or NotificationsConfig.from_env()
     app = Flask(__name__)
     app.config.update(
@@ -25,6 +29,19 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
         **api_settings("Hudoor notifications"),
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))
+    app.extensions["notifications"] = Dispatcher(config)
     init_web(app, CATALOG, factory)
-    HudoorApi(app)
+    init_celery(app, "notifications", config.redis_url)
+    HudoorApi(app).register_blueprint(api.blp)
+    app.register_blueprint(webhooks.webhooks)
+    _register_cli(app, factory)
     return app
+
+
+def _register_cli(app: Flask, factory) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Apply the notifications database migrations."""
+        from shared.db import migrate
+
+        migrate(factory.kw["bind"], MIGRATIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared import config as env
 
@@ -17,6 +18,12 @@ class NotificationsConfig:
     redis_url: str
     secret_key: str
     default_language: str
+    public_base_url: str
+    var_dir: Path
+    mail_url: str | None
+    mail_from: str
+    sms_url: str | None
+    sms_per_second: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotificationsConfig:
@@ -26,4 +33,21 @@ class NotificationsConfig:
             redis_url=env.redis_url(environ),
             secret_key=env.secret_key(environ),
             default_language=env.default_language(environ),
+            public_base_url=env.public_base_url(environ),
+            var_dir=env.var_dir(environ),
+            mail_url=environ.get("MAIL_URL", "").strip() or None,
+            mail_from=env.env_str("MAIL_FROM", "Hudoor <no-reply@hudoor.invalid>", environ),
+            sms_url=environ.get("SMS_URL", "").strip() or None,
+            sms_per_second=_rate(environ),
         )
+
+
+def _rate(environ: Mapping[str, str]) -> float:
+    raw = env.env_str("SMS_RATE_PER_SECOND", "5", environ)
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise env.ConfigError(f"SMS_RATE_PER_SECOND must be a number, got {raw!r}") from None
+    if rate <= 0:
+        raise env.ConfigError("SMS_RATE_PER_SECOND must be positive")
+    return rate

@@ -1,1 +1,102 @@
-"""Celery tasks of the notifications service (senders arrive with the notifications issue)."""
+"""Celery tasks of the notifications service: log messages, send them once, retry, sweep."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from services.notifications import domain, operations
+from services.notifications.models import FINAL, Delivery
+from shared.contracts import DelegateEventSchema
+from shared.db import utcnow
+from shared.web import db_session
+
+log = logging.getLogger(__name__)
+_contract = DelegateEventSchema()
+
+
+def runtime():
+    """The dispatcher (senders, limiter) built by the notifications app."""
+    return current_app.extensions["notifications"]
+
+
+@shared_task(
+    name="notifications.handle_delegate_event",
+    autoretry_for=(DBAPIError,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def handle_delegate_event(payload: dict) -> int:
+    """Log the messages a delegate event calls for, then queue each for sending."""
+    try:
+        _contract.load(payload)
+    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
+        log.error("rejected delegate event: %s", error.messages)
+        return 0
+    ids = operations.record_delegate_event(db_session(), payload)
+    queue_sends(ids)
+    return len(ids)
+
+
+def queue_sends(ids: list[int]) -> None:
+    """Queue one send task per delivery (after the commit that logged them)."""
+    for delivery_id in ids:
+        send_delivery.delay(delivery_id)
+
+
+@shared_task(
+    name="notifications.send_delivery",
+    bind=True,
+    autoretry_for=(DBAPIError,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def send_delivery(self, delivery_id: int) -> str:
+    """Send one logged message once; retry transient failures with backoff and jitter."""
+    session = db_session()
+    current = session.get(Delivery, delivery_id)
+    if current is None or current.status in FINAL:
+        return "skipped"
+    if current.channel == "sms" and not runtime().limiter.acquire(timeout=5):
+        raise self.retry(countdown=1, max_retries=None)
+    delivery = operations.start_attempt(session, delivery_id)
+    if delivery is None:
+        return "skipped"
+    return _attempt(self, session, delivery)
+
+
+def _attempt(task, session, delivery: Delivery) -> str:
+    from services.notifications.senders import SendError
+
+    try:
+        provider_id = runtime().deliver(delivery)
+    except SendError as error:
+        final = not error.transient or delivery.attempts >= domain.MAX_ATTEMPTS
+        operations.fail_attempt(session, delivery, f"{error.reason}: {error.detail}", final=final)
+        if final:
+            return "failed"
+        wait = max(domain.backoff_seconds(delivery.attempts), error.retry_after or 0)
+        raise task.retry(countdown=wait, max_retries=None) from None
+    operations.finish_attempt(session, delivery, provider_id)
+    return "sent"
+
+
+@shared_task(name="notifications.sweep_deliveries")
+def sweep_deliveries() -> int:
+    """Requeue deliveries whose task was lost (worker killed, broker restarted)."""
+    ids = operations.stuck_deliveries(db_session(), timedelta(seconds=runtime().stuck_after))
+    queue_sends(ids)
+    return len(ids)
+
+
+@shared_task(name="notifications.send_reminders")
+def send_reminders() -> int:
+    """Log and queue the day-before reminders due now (once per delegate per event)."""
+    ids = operations.due_reminders(db_session(), utcnow())
+    queue_sends(ids)
+    return len(ids)

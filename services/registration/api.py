@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
-from services.registration import badges, operations
+from services.registration import operations
 from services.registration.idempotency import run_once
 from services.registration.operations import Context
 from services.registration.schemas import (
@@ -18,6 +18,7 @@ from services.registration.schemas import (
     ReasonSchema,
     RegistrationSchema,
 )
+from shared import qr
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.web import db_session
 
@@ -212,7 +213,7 @@ def register(data, ref):
 @allow(*MANAGE)
 def read_registration(registration_id):
     """Read a registration with its badge."""
-    return present(_managed_registration(registration_id))
+    return Presented(_managed_registration(registration_id), context())
 
 
 def _managed_registration(registration_id: int):
@@ -227,7 +228,7 @@ def _managed_registration(registration_id: int):
 def badge_png(registration_id):
     """The badge QR code as PNG."""
     token = context().badge_token(_managed_registration(registration_id))
-    return Response(badges.qr_png(token), mimetype="image/png")
+    return Response(qr.qr_png(token), mimetype="image/png")
 
 
 @blp.route("/registrations/<int:registration_id>/badge.svg")
@@ -236,7 +237,7 @@ def badge_png(registration_id):
 def badge_svg(registration_id):
     """The badge QR code as SVG."""
     token = context().badge_token(_managed_registration(registration_id))
-    return Response(badges.qr_svg(token), mimetype="image/svg+xml")
+    return Response(qr.qr_svg(token), mimetype="image/svg+xml")
 
 
 @blp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
@@ -249,7 +250,7 @@ def cancel(data, registration_id):
     registration = _managed_registration(registration_id)
     operations.cancel_registration(session, context(), registration, (data or {}).get("reason"))
     session.commit()
-    return present(registration)
+    return Presented(registration, context())
 
 
 @blp.route("/registrations/<int:registration_id>/reissue", methods=["POST"])
@@ -262,7 +263,7 @@ def reissue(data, registration_id):
     registration = _managed_registration(registration_id)
     operations.reissue_badge(session, context(), registration, (data or {}).get("reason"))
     session.commit()
-    return present(registration)
+    return Presented(registration, context())
 
 
 @blp.route("/badge-keys")

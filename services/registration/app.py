@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import event
 
-from services.registration import api, cli, views
+from services.registration import api, cli, tasks, views
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
-from services.registration.operations import Context
+from services.registration.operations import Context, outbox
 from services.registration.tokens import token_revoked
+from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
 from shared.problems import DomainError
@@ -41,9 +43,41 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
     )
     app.config["TOKEN_REVOKED"] = lambda token_id: token_revoked(factory, token_id)
     init_web(app, CATALOG, factory)
+    init_celery(app, "registration", config.redis_url)
+    _publish_outbox_after_commit(app, factory)
     _install_blueprints(app)
     cli.register(app, factory)
     return app
+
+
+def _publish_outbox_after_commit(app: Flask, factory) -> None:
+    """After a request commits outbox rows, publish them at once (the sweep is the safety net)."""
+
+    @event.listens_for(factory, "after_commit")
+    def _committed(session):
+        pending = session.info.pop("outbox_pending", [])
+        session.info.setdefault("outbox_committed", []).extend(pending)
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _rolled_back(session, _previous):
+        session.info.pop("outbox_pending", None)
+
+    @app.after_request
+    def _publish(response):
+        session = g.get("db_session")
+        ids = session.info.pop("outbox_committed", None) if session is not None else None
+        if ids:
+            relay_committed(session, ids)
+        return response
+
+
+def relay_committed(session, ids: list[int]) -> None:
+    """Publish just-committed outbox rows; a failure leaves them to the periodic sweep."""
+    try:
+        outbox.relay(session, tasks.send_task, ids=ids)
+    except Exception:  # never fail the user's request over the broker; the sweep retries
+        session.rollback()
+        current_app.logger.warning("outbox relay after commit failed", exc_info=True)
 
 
 def _install_blueprints(app: Flask) -> None:

@@ -130,7 +130,7 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     full_name_ar: Mapped[str | None] = mapped_column(String(200))
     full_name_en: Mapped[str | None] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(400))
+    name_key: Mapped[str] = mapped_column(Text)
     job_title: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))

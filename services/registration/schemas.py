@@ -11,6 +11,7 @@ from services.registration.domain import CHANNELS, GENDERS, SECTORS
 from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
 
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TIMEZONES = frozenset(available_timezones())
 
@@ -58,6 +59,14 @@ class Email(fields.String):
             raise ValidationError(error.code) from None
 
 
+class Days(fields.List):
+    """Event days: loaded as dates, dumped from the event's day rows."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        dates = [getattr(day, "day", day) for day in value or []]
+        return super()._serialize(dates, attr, obj, **kwargs)
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -77,10 +86,13 @@ class EventSchema(StrictSchema):
     timezone = fields.String(
         required=True, validate=validate.OneOf(_TIMEZONES, error="invalid_timezone")
     )
-    days = fields.List(
+    days = Days(
         fields.Date(),
         required=True,
-        validate=validate.Length(min=1, max=60, error="too_many:max={max}"),
+        validate=[
+            validate.Length(min=1, error="too_few:min={min}"),
+            validate.Length(max=60, error="too_many:max={max}"),
+        ],
     )
     capacity = fields.Integer(
         load_default=None,
@@ -103,9 +115,7 @@ class AgencySchema(StrictSchema):
     """An agency taking part in an event, with its quota of seats."""
 
     id = fields.Integer(dump_only=True)
-    code = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,31}$", error="invalid_code")
-    )
+    code = fields.String(required=True, validate=validate.Regexp(CODE, error="invalid_code"))
     name_ar = Text(300, required=True)
     name_en = Text(300, required=True)
     sector = fields.String(load_default="other", validate=_one_of(SECTORS))
@@ -129,9 +139,7 @@ class CategorySchema(StrictSchema):
     """A badge category (delegate, speaker, press...) with its colour."""
 
     id = fields.Integer(dump_only=True)
-    code = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Z0-9][A-Z0-9_-]{0,31}$", error="invalid_code")
-    )
+    code = fields.String(required=True, validate=validate.Regexp(CODE, error="invalid_code"))
     name_ar = Text(100, required=True)
     name_en = Text(100, required=True)
     color = fields.String(
@@ -185,9 +193,12 @@ class CodeRef(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError("not_string")
-        if len(value.strip()) > 32:
+        code = value.strip().upper()
+        if len(code) > 32:
             raise ValidationError("too_long:max=32")
-        return value.strip().upper()
+        if not CODE.match(code):
+            raise ValidationError("invalid_code")
+        return code
 
 
 class RegistrationSchema(StrictSchema):

@@ -6,10 +6,11 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.registration import badges, operations
+from services.registration import operations
 from services.registration.api import context
 from services.registration.models import ACTIVE, Agency, Category
 from services.registration.schemas import ContactSchema, RegistrationSchema
+from shared import qr
 from shared.access import PUBLIC, allow
 from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, translate
@@ -131,7 +132,7 @@ def badge(token):
         badge_token=context().badge_token(registration),
         active=registration.status == ACTIVE,
         is_new=request.args.get("new") == "1",
-        qr_px=badges.QR_MIN_DISPLAY_PX,
+        qr_px=qr.QR_MIN_DISPLAY_PX,
         categories=_category_names(registration),
     ), 422 if errors else 200
 
@@ -181,7 +182,7 @@ def _active_badge_token(link_token: str) -> str:
 def badge_png(token):
     """The delegate's QR code as PNG."""
     return Response(
-        badges.qr_png(_active_badge_token(token)),
+        qr.qr_png(_active_badge_token(token)),
         mimetype="image/png",
         headers={"Cache-Control": "private, no-store"},
     )
@@ -192,7 +193,7 @@ def badge_png(token):
 def badge_svg(token):
     """The delegate's QR code as SVG."""
     return Response(
-        badges.qr_svg(_active_badge_token(token)),
+        qr.qr_svg(_active_badge_token(token)),
         mimetype="image/svg+xml",
         headers={"Cache-Control": "private, no-store"},
     )

@@ -29,15 +29,15 @@ class Context:
 
     def delegate_link(self, registration: Registration) -> str:
         """Return the delegate's private self-service URL."""
-        payload = {"r": registration.id, "n": registration.link_nonce}
-        return f"{self.public_base_url}/r/{sign_link(self.secret_key, 'delegate', payload)}"
+        token = sign_link(self.secret_key, "delegate", registration.id, registration.link_nonce)
+        return f"{self.public_base_url}/r/{token}"
 
     def agency_link(self, agency: Agency, event: Event) -> str:
         """Return the agency focal point's private registration URL."""
-        token = sign_link(self.secret_key, "agency", {"a": agency.id, "n": agency.link_nonce})
+        token = sign_link(self.secret_key, "agency", agency.id, agency.link_nonce)
         return f"{self.public_base_url}/e/{event.slug}/register/{token}"
 
 
 def new_nonce() -> str:
     """Return a fresh nonce for a revocable link."""
-    return secrets.token_urlsafe(12)
+    return secrets.token_urlsafe(9)

@@ -20,8 +20,8 @@ from services.registration.models import (
 )
 from services.registration.operations.context import Context, new_nonce
 from services.registration.operations.events import agency_by_code, category_by_code
+from services.registration.operations.events import link_parts as _link_parts
 from shared.contracts import DelegateEventSchema
-from shared.identity import InvalidCredential, verify_link
 from shared.problems import DomainError
 
 DEFAULT_CATEGORY = "DELEGATE"
@@ -69,12 +69,9 @@ def get_registration(session: Session, registration_id: int) -> Registration:
 
 def resolve_delegate_link(session: Session, secret: str, token: str) -> Registration:
     """Return the registration of a valid, unrevoked self-service link."""
-    try:
-        payload = verify_link(secret, "delegate", token)
-    except InvalidCredential:
-        raise DomainError("link_invalid", kind="not_found") from None
-    registration = session.get(Registration, payload.get("r"))
-    if registration is None or registration.link_nonce != payload.get("n"):
+    registration_id, nonce = _link_parts(secret, "delegate", token)
+    registration = session.get(Registration, registration_id)
+    if registration is None or registration.link_nonce != nonce:
         raise DomainError("link_invalid", kind="not_found")
     return registration
 
@@ -277,4 +274,6 @@ def _record(
     )
     session.add(message)
     session.flush()
+    # Published after commit by the caller's relay hook (see app.py), else by the sweep.
+    session.info.setdefault("outbox_pending", []).append(message.id)
     return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,6 +14,9 @@ from services.registration.operations.context import new_nonce
 from shared.db import utcnow
 from shared.identity import InvalidCredential, verify_link
 from shared.problems import DomainError
+
+_EVENT_REF = re.compile(r"^(\d{1,12}|[a-z0-9][a-z0-9-]{2,63})$")
+_AGENCY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 
 
 def create_event(session: Session, data: dict, clock=utcnow) -> Event:
@@ -27,7 +31,9 @@ def create_event(session: Session, data: dict, clock=utcnow) -> Event:
 
 
 def get_event(session: Session, ref: str | int) -> Event:
-    """Find an event by id or slug."""
+    """Find an event by id or slug (anything else is simply not found)."""
+    if not _EVENT_REF.match(str(ref)):
+        raise DomainError("event_not_found", kind="not_found")
     column = Event.id if str(ref).isdigit() else Event.slug
     value = int(ref) if str(ref).isdigit() else str(ref)
     event = session.scalar(select(Event).where(column == value))
@@ -72,6 +78,8 @@ def update_agency(session: Session, agency: Agency, data: dict) -> Agency:
 
 def get_agency(session: Session, event: Event, code: str) -> Agency:
     """Find an event's agency by code."""
+    if not _AGENCY_CODE.match(code):
+        raise DomainError("agency_not_found", kind="not_found")
     agency = agency_by_code(session, event, code)
     if agency is None:
         raise DomainError("agency_not_found", kind="not_found")
@@ -87,14 +95,22 @@ def revoke_agency_link(session: Session, agency: Agency) -> Agency:
 
 def resolve_agency_link(session: Session, secret: str, event: Event, token: str) -> Agency:
     """Return the agency of a valid, unrevoked focal-point link for this event."""
-    try:
-        payload = verify_link(secret, "agency", token)
-    except InvalidCredential:
-        raise DomainError("link_invalid", kind="not_found") from None
-    agency = session.get(Agency, payload.get("a"))
-    if agency is None or agency.event_id != event.id or agency.link_nonce != payload.get("n"):
+    agency_id, nonce = link_parts(secret, "agency", token)
+    agency = session.get(Agency, agency_id)
+    if agency is None or agency.event_id != event.id or agency.link_nonce != nonce:
         raise DomainError("link_invalid", kind="not_found")
     return agency
+
+
+def link_parts(secret: str, purpose: str, token: str) -> tuple[int, str]:
+    """Verify a link token and return its (id, nonce), or refuse it as invalid."""
+    try:
+        parts = verify_link(secret, purpose, token)
+    except InvalidCredential:
+        raise DomainError("link_invalid", kind="not_found") from None
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 12:
+        raise DomainError("link_invalid", kind="not_found")
+    return int(parts[0]), parts[1]
 
 
 def add_category(session: Session, event: Event, data: dict) -> Category:

@@ -120,3 +120,47 @@ def nth_delegate(n: int, **overrides) -> dict:
         phone=f"+96477{n:08d}",
         **overrides,
     )
+
+
+# --- Shared by test_api.py and test_views.py ----------------------------------------------------
+
+
+@pytest.fixture
+def web(app):
+    """A client of the app that answers unexpected errors with its 500 problem, as in production."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app.test_client()
+
+
+@pytest.fixture
+def registered(session, ctx, demo_event):
+    """An active IWED delegate of the demo event (the default `delegate()`), via the use case."""
+    from services.registration.operations import register_delegate
+    from services.registration.schemas import RegistrationSchema
+
+    data = RegistrationSchema().load(delegate())
+    registration = register_delegate(session, ctx, demo_event, data)
+    session.commit()
+    return registration
+
+
+def decode_qr(png: bytes, size: int | None = None) -> str:
+    """The text of the QR code in a PNG, optionally downscaled (greyscale, LANCZOS) first."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    if size is not None:
+        image = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+    results = zxingcpp.read_barcodes(image)
+    assert results, "no QR code found in the image"
+    return results[0].text
+
+
+def row_count(session, model) -> int:
+    """The number of rows of `model` as the database sees it now."""
+    from sqlalchemy import func, select
+
+    return session.scalar(select(func.count()).select_from(model))

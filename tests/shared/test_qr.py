@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from qrcode.util import MODE_ALPHA_NUM
 
-from services.registration.badges import QR_MIN_DISPLAY_PX, qr_png, qr_svg, qr_version
 from shared.badge_tokens import BadgeClaims, sign_badge_token
+from shared.qr import QR_MIN_DISPLAY_PX, qr_png, qr_svg, qr_version
 
 KEY = Ed25519PrivateKey.generate()
 TOKEN = sign_badge_token(BadgeClaims(7, 123456, 3, 1), KEY)

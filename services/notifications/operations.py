@@ -1,0 +1,245 @@
+"""Notification use cases: plain functions taking a database session (no Flask or Celery)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.notifications import domain
+from services.notifications.models import (
+    DELIVERED,
+    FAILED,
+    FINAL,
+    QUEUED,
+    SENDING,
+    SENT,
+    Delivery,
+    Recipient,
+)
+from shared.db import utcnow
+from shared.problems import DomainError
+
+
+def record_delegate_event(session: Session, payload: dict) -> list[int]:
+    """Remember the delegate and log the messages the event calls for; return ids to send."""
+    delegate = payload["delegate"]
+    _remember(session, payload)
+    ids = []
+    for kind, channel in domain.planned_messages(payload["topic"], delegate["channel"]):
+        to = domain.address(delegate, channel)
+        if to:
+            key = domain.delivery_key(payload["message_id"], kind, channel)
+            ids.append(_log(session, key, payload, kind, channel, to)[0].id)
+    session.commit()
+    return [i for i in ids if session.get(Delivery, i).status in (QUEUED, SENDING)]
+
+
+def _remember(session: Session, payload: dict) -> None:
+    """Keep the newest state of a delegate (events may arrive out of order)."""
+    delegate, event = payload["delegate"], payload["event"]
+    known = session.get(Recipient, delegate["badge_id"], with_for_update=True)
+    if not domain.is_newer(delegate["version"], known.version if known else None):
+        return
+    recipient = known or Recipient(badge_id=delegate["badge_id"])
+    recipient.event_id = event["id"]
+    recipient.version, recipient.status = delegate["version"], delegate["status"]
+    recipient.agency_code = delegate["agency"]["code"]
+    recipient.category_code = delegate["category"]["code"]
+    recipient.first_day = date.fromisoformat(min(event["days"]))
+    recipient.timezone, recipient.payload = event["timezone"], payload
+    recipient.updated_at = utcnow()
+    session.add(recipient)
+    session.flush()
+
+
+def _log(
+    session: Session,
+    key: str,
+    payload: dict,
+    kind: str,
+    channel: str,
+    to: str,
+    extra: dict | None = None,
+) -> tuple[Delivery, bool]:
+    """Insert a delivery once per idempotency key; on a repeat return the existing one."""
+    existing = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
+    if existing is not None:
+        return existing, False
+    now = utcnow()
+    delivery = Delivery(
+        idempotency_key=key,
+        source=payload["message_id"],
+        event_id=payload["event"]["id"],
+        badge_id=payload["delegate"]["badge_id"],
+        kind=kind,
+        channel=channel,
+        recipient=to,
+        language=payload["delegate"]["language"],
+        status=QUEUED,
+        attempts=0,
+        payload=payload,
+        extra=extra,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:  # a concurrent redelivery logged it first
+        return session.scalar(select(Delivery).where(Delivery.idempotency_key == key)), False
+    return delivery, True
+
+
+def start_attempt(session: Session, delivery_id: int) -> Delivery | None:
+    """Mark an attempt as started (before calling the provider); None if already final."""
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status in FINAL:
+        session.rollback()
+        return None
+    delivery.status, delivery.attempts = SENDING, delivery.attempts + 1
+    delivery.updated_at = utcnow()
+    session.commit()
+    return delivery
+
+
+def finish_attempt(session: Session, delivery: Delivery, provider_id: str | None) -> None:
+    """Record that the provider accepted the message."""
+    delivery.status, delivery.provider_id = SENT, provider_id
+    delivery.sent_at = delivery.updated_at = utcnow()
+    delivery.last_error = None
+    session.commit()
+
+
+def fail_attempt(session: Session, delivery: Delivery, error: str, *, final: bool) -> None:
+    """Record a failed attempt: queued again for a retry, or failed for good."""
+    delivery.status = FAILED if final else QUEUED
+    delivery.last_error, delivery.updated_at = error[:1000], utcnow()
+    session.commit()
+
+
+def apply_receipt(session: Session, provider_id: str, status: str, error: str | None) -> bool:
+    """Apply a provider's delivery receipt; tell whether a delivery matched."""
+    delivery = session.scalar(select(Delivery).where(Delivery.provider_id == provider_id))
+    if delivery is None:
+        return False
+    if delivery.status == DELIVERED:
+        return True  # receipts arrive out of order; delivered is the last word
+    if status == DELIVERED:
+        delivery.status, delivery.delivered_at = DELIVERED, utcnow()
+    elif status == FAILED:
+        delivery.status, delivery.last_error = FAILED, f"provider receipt: {error or 'failed'}"
+    delivery.updated_at = utcnow()
+    session.commit()
+    return True
+
+
+def resend(session: Session, delivery_id: int) -> Delivery:
+    """Send a logged message again, as a new delivery with its own key."""
+    original = session.get(Delivery, delivery_id)
+    if original is None:
+        raise DomainError("delivery_not_found", kind="not_found")
+    copies = session.scalars(
+        select(Delivery.id).where(
+            Delivery.idempotency_key.like(f"{original.idempotency_key}:resend:%")
+        )
+    ).all()
+    key = f"{original.idempotency_key}:resend:{len(copies) + 1}"
+    copy, _ = _log(
+        session,
+        key,
+        original.payload,
+        original.kind,
+        original.channel,
+        original.recipient,
+        original.extra,
+    )
+    session.commit()
+    return copy
+
+
+def stuck_deliveries(session: Session, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Deliveries still queued or sending long after their last change (a lost task)."""
+    cutoff = utcnow() - older_than
+    query = (
+        select(Delivery.id)
+        .where(Delivery.status.in_((QUEUED, SENDING)), Delivery.updated_at < cutoff)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def due_reminders(session: Session, now: datetime) -> list[int]:
+    """Log the day-before reminder once per active delegate per event; return ids to send."""
+    ids = []
+    tomorrow_any_zone = {now.date(), now.date() + timedelta(days=1), now.date() + timedelta(2)}
+    query = select(Recipient).where(
+        Recipient.status == "active", Recipient.first_day.in_(tomorrow_any_zone)
+    )
+    for recipient in session.scalars(query):
+        if domain.reminder_due(recipient.first_day, recipient.timezone, now):
+            ids.extend(_log_reminder(session, recipient))
+    session.commit()
+    return ids
+
+
+def _log_reminder(session: Session, recipient: Recipient) -> list[int]:
+    payload, ids = recipient.payload, []
+    for channel in domain.CHANNELS.get(payload["delegate"]["channel"], ()):
+        to = domain.address(payload["delegate"], channel)
+        if to:
+            key = f"reminder:{recipient.event_id}:{recipient.badge_id}:{channel}"
+            delivery, created = _log(session, key, payload, "reminder", channel, to)
+            if created:
+                ids.append(delivery.id)
+    return ids
+
+
+def broadcast(session: Session, event_id: int, audience: dict, message: dict) -> list[int]:
+    """Log an organizer's message to every active delegate of the audience; return ids."""
+    query = select(Recipient).where(Recipient.event_id == event_id, Recipient.status == "active")
+    if audience.get("agency"):
+        query = query.where(Recipient.agency_code == audience["agency"])
+    if audience.get("category"):
+        query = query.where(Recipient.category_code == audience["category"])
+    ids, tag = [], message["id"]
+    for recipient in session.scalars(query):
+        payload = recipient.payload
+        for channel in domain.CHANNELS.get(payload["delegate"]["channel"], ()):
+            to = domain.address(payload["delegate"], channel)
+            if to:
+                key = f"broadcast:{tag}:{recipient.badge_id}:{channel}"
+                delivery, created = _log(session, key, payload, "broadcast", channel, to, message)
+                if created:
+                    ids.append(delivery.id)
+    session.commit()
+    return ids
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    event_id=None,
+    status=None,
+    channel=None,
+    kind=None,
+    badge_id=None,
+    limit: int = 100,
+    before_id: int | None = None,
+):
+    """Filter the delivery log, newest first, paged by id."""
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    for column, value in (
+        (Delivery.event_id, event_id),
+        (Delivery.status, status),
+        (Delivery.channel, channel),
+        (Delivery.kind, kind),
+        (Delivery.badge_id, badge_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if before_id is not None:
+        query = query.where(Delivery.id < before_id)
+    return list(session.scalars(query))

@@ -1,0 +1,66 @@
+"""Outbox relay: publish committed delegate events to their consumers, marking them published."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.registration.models import OutboxMessage
+from shared.contracts import DELEGATE_EVENT_CONSUMERS
+from shared.db import utcnow
+
+log = logging.getLogger(__name__)
+# send(task_name, payload, task_id) hands one message to the broker or raises.
+Send = Callable[[str, dict, str], None]
+
+
+def pending(
+    session: Session, *, ids: Iterable[int] | None = None, older_than: float = 0, limit: int = 200
+) -> list[OutboxMessage]:
+    """Lock and return unpublished messages (skipping rows another relay holds)."""
+    query = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    if older_than:
+        query = query.where(OutboxMessage.created_at < utcnow() - timedelta(seconds=older_than))
+    query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def publish(session: Session, messages: list[OutboxMessage], send: Send) -> int:
+    """Send each message to every consumer, in order; stop at the first broker failure."""
+    published = 0
+    for message in messages:
+        message.attempts += 1
+        try:
+            for consumer in DELEGATE_EVENT_CONSUMERS:
+                send(consumer, message.payload, f"{message.message_id}:{consumer}")
+        except Exception as error:  # the broker's errors vary by transport; all mean "later"
+            log.warning(
+                "outbox: broker refused message %s (%s); the sweep will retry",
+                message.message_id,
+                error,
+            )
+            break
+        message.published_at = utcnow()
+        published += 1
+    session.commit()
+    return published
+
+
+def relay(session: Session, send: Send, *, ids=None, older_than: float = 0) -> int:
+    """Publish pending messages (all, or the given ids) until none is left or the broker fails."""
+    total = 0
+    while True:
+        batch = pending(session, ids=ids, older_than=older_than)
+        if not batch:
+            session.commit()
+            return total
+        sent = publish(session, batch, send)
+        total += sent
+        if sent < len(batch):
+            return total

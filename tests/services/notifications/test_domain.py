@@ -1,0 +1,39 @@
+"""Pure notification rules."""
+
+from datetime import UTC, date, datetime
+
+from services.notifications import domain
+
+
+def test_registration_with_both_channels_plans_an_email_and_an_sms():
+    assert domain.planned_messages("delegate.registered", "both") == [
+        ("confirmation", "email"),
+        ("confirmation", "sms"),
+    ]
+
+
+def test_updates_send_nothing_and_cancellations_send_a_cancellation():
+    assert domain.planned_messages("delegate.updated", "email") == []
+    assert domain.planned_messages("delegate.cancelled", "sms") == [("cancellation", "sms")]
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    assert domain.backoff_seconds(1, rand=lambda: 0.0) == 1.0
+    assert domain.backoff_seconds(1, rand=lambda: 1.0) == 2.0
+    assert domain.backoff_seconds(4, rand=lambda: 0.0) == 8.0
+    assert domain.backoff_seconds(30, rand=lambda: 1.0) == domain.BACKOFF_CAP_SECONDS
+
+
+def test_reminder_is_due_on_the_day_before_in_the_event_timezone():
+    first_day = date(2023, 2, 12)
+    # 22:30 UTC on the 10th is already the 11th in Baghdad (UTC+3).
+    assert domain.reminder_due(first_day, "Asia/Baghdad", datetime(2023, 2, 10, 22, 30, tzinfo=UTC))
+    assert not domain.reminder_due(
+        first_day, "Asia/Baghdad", datetime(2023, 2, 10, 20, 0, tzinfo=UTC)
+    )
+    assert not domain.reminder_due(first_day, "Asia/Baghdad", datetime(2023, 2, 12, 9, tzinfo=UTC))
+
+
+def test_only_newer_versions_apply():
+    assert domain.is_newer(2, None) and domain.is_newer(3, 2)
+    assert not domain.is_newer(2, 2) and not domain.is_newer(1, 2)

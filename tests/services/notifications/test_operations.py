@@ -1,0 +1,131 @@
+"""Notification use cases on a real database: the delivery log and the recipients replica."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.notifications import operations
+from services.notifications.models import Delivery, Recipient
+from tests.conftest import rollback_factory
+from tests.services.notifications.payloads import delegate_event
+
+
+@pytest.fixture
+def session(notifications_db):
+    factory, close = rollback_factory(notifications_db.engine)
+    with factory() as session:
+        yield session
+    close()
+
+
+def deliveries(session) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def test_registration_logs_one_queued_delivery_per_channel(session):
+    ids = operations.record_delegate_event(session, delegate_event(channel="both"))
+    logged = deliveries(session)
+    assert [d.id for d in logged] == ids
+    assert [(d.kind, d.channel, d.recipient, d.status) for d in logged] == [
+        ("confirmation", "email", "yusra@example.org", "queued"),
+        ("confirmation", "sms", "+9647701234567", "queued"),
+    ]
+
+
+def test_a_redelivered_event_logs_nothing_twice(session):
+    event = delegate_event()
+    first = operations.record_delegate_event(session, event)
+    again = operations.record_delegate_event(session, event)
+    assert first == again and len(deliveries(session)) == 2
+
+
+def test_a_redelivered_event_does_not_resend_what_was_sent(session):
+    event = delegate_event(channel="email")
+    [delivery_id] = operations.record_delegate_event(session, event)
+    delivery = operations.start_attempt(session, delivery_id)
+    operations.finish_attempt(session, delivery, "msg-1")
+    assert operations.record_delegate_event(session, event) == []
+    assert operations.start_attempt(session, delivery_id) is None
+
+
+def test_older_event_never_overwrites_the_recipient(session):
+    operations.record_delegate_event(
+        session, delegate_event("delegate.cancelled", version=3, status="cancelled")
+    )
+    operations.record_delegate_event(session, delegate_event(version=1))
+    assert session.get(Recipient, 7).status == "cancelled"
+
+
+def test_failed_attempts_are_counted_and_the_last_error_kept(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
+    delivery = operations.start_attempt(session, delivery_id)
+    operations.fail_attempt(session, delivery, "connection_refused: down", final=False)
+    delivery = operations.start_attempt(session, delivery_id)
+    operations.fail_attempt(session, delivery, "recipient_refused: 550", final=True)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        "failed",
+        2,
+        "recipient_refused: 550",
+    )
+
+
+def test_receipt_marks_an_sms_delivered(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="sms"))
+    operations.finish_attempt(session, operations.start_attempt(session, delivery_id), "SM1")
+    assert operations.apply_receipt(session, "SM1", "delivered", None)
+    assert session.get(Delivery, delivery_id).status == "delivered"
+    assert not operations.apply_receipt(session, "SM-unknown", "delivered", None)
+
+
+def test_resend_makes_a_new_delivery_with_its_own_key(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
+    copy = operations.resend(session, delivery_id)
+    second = operations.resend(session, delivery_id)
+    assert copy.id != delivery_id and copy.idempotency_key.endswith(":resend:1")
+    assert second.idempotency_key.endswith(":resend:2")
+
+
+def test_reminder_is_logged_once_per_delegate_the_day_before(session):
+    operations.record_delegate_event(session, delegate_event(channel="both", days=["2023-02-12"]))
+    day_before = datetime(2023, 2, 11, 9, 0, tzinfo=UTC)
+    first = operations.due_reminders(session, day_before)
+    again = operations.due_reminders(session, day_before + timedelta(hours=1))
+    assert len(first) == 2 and again == []
+    assert operations.due_reminders(session, datetime(2023, 2, 9, 9, tzinfo=UTC)) == []
+
+
+def test_cancelled_delegates_get_no_reminder(session):
+    operations.record_delegate_event(
+        session, delegate_event(version=2, status="cancelled", topic="delegate.cancelled")
+    )
+    assert operations.due_reminders(session, datetime(2023, 2, 11, 9, tzinfo=UTC)) == []
+
+
+def test_broadcast_reaches_only_the_chosen_agency(session):
+    operations.record_delegate_event(
+        session,
+        delegate_event(
+            badge_id=1, agency="IWED", email="a@example.org", phone=None, channel="email"
+        ),
+    )
+    operations.record_delegate_event(
+        session,
+        delegate_event(
+            badge_id=2, agency="MOE", email="b@example.org", phone=None, channel="email"
+        ),
+    )
+    message = {"id": "b1", "subject_ar": "س", "subject_en": "S", "body_ar": "ن", "body_en": "B"}
+    ids = operations.broadcast(session, 1, {"agency": "MOE"}, message)
+    assert [session.get(Delivery, i).recipient for i in ids] == ["b@example.org"]
+
+
+def test_stuck_deliveries_are_found_after_the_threshold(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
+    operations.start_attempt(session, delivery_id)
+    assert operations.stuck_deliveries(session, timedelta(minutes=5)) == []
+    session.get(Delivery, delivery_id).updated_at -= timedelta(minutes=10)
+    session.commit()
+    assert operations.stuck_deliveries(session, timedelta(minutes=5)) == [delivery_id]
