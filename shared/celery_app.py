@@ -13,14 +13,27 @@ QUEUES = ("registration", "notifications", "checkin")
 _apps: dict[str, Flask] = {}
 _celery: Celery | None = None
 
-BEAT_SCHEDULE = {
-    "relay-outbox": {"task": "registration.relay_outbox", "schedule": timedelta(seconds=10)},
-    "sweep-deliveries": {
-        "task": "notifications.sweep_deliveries",
-        "schedule": timedelta(seconds=30),
-    },
-    "send-reminders": {"task": "notifications.send_reminders", "schedule": timedelta(minutes=10)},
-}
+
+def beat_schedule() -> dict:
+    """Periodic safety nets: outbox relay, lost-delivery sweep, day-before reminders."""
+    return {
+        "relay-outbox": {
+            "task": "registration.relay_outbox",
+            "schedule": _every("OUTBOX_SWEEP_SECONDS", 10),
+        },
+        "sweep-deliveries": {
+            "task": "notifications.sweep_deliveries",
+            "schedule": _every("DELIVERY_SWEEP_SECONDS", 30),
+        },
+        "send-reminders": {
+            "task": "notifications.send_reminders",
+            "schedule": _every("REMINDER_SWEEP_SECONDS", 600),
+        },
+    }
+
+
+def _every(variable: str, default_seconds: float) -> timedelta:
+    return timedelta(seconds=float(os.environ.get(variable, default_seconds)))
 
 
 class ServiceTask(Task):
@@ -66,7 +79,11 @@ def _create(broker_url: str) -> Celery:
         broker_connection_retry_on_startup=True,
         # Publishing fails fast when the broker is down: the outbox sweep retries later.
         broker_transport_options={
+            # A task whose worker died is handed out again after this many seconds...
             "visibility_timeout": visibility,
+            # ...by a scan this often (kombu's default scans only every ~100 s).
+            "unacked_restore_interval": max(1, min(10, visibility // 4)),
+            "unacked_restore_throttle": 1,
             "socket_timeout": 5,
             "socket_connect_timeout": 2,
             "max_retries": 1,
@@ -76,7 +93,7 @@ def _create(broker_url: str) -> Celery:
             # Lets test runs (and several deployments) share one Redis without seeing each other.
             "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
         },
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule=beat_schedule(),
         enable_utc=True,
         worker_hijack_root_logger=False,
     )

@@ -100,3 +100,7 @@ def notifications_db(tmp_path_factory):
     migrate(database.engine, MIGRATIONS)
     yield database
     database.drop()
+
+
+# Celery keys of this run are prefixed, so runs sharing one Redis never see each other's tasks.
+os.environ.setdefault("CELERY_KEY_PREFIX", f"hudoor-test-{RUN_ID}:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,6 @@ from services.notifications import domain
 from services.notifications.models import (
     DELIVERED,
     FAILED,
-    FINAL,
     QUEUED,
     SENDING,
     SENT,
@@ -93,16 +92,21 @@ def _log(
     return delivery, True
 
 
-def start_attempt(session: Session, delivery_id: int) -> Delivery | None:
-    """Mark an attempt as started (before calling the provider); None if already final."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.status in FINAL:
-        session.rollback()
-        return None
-    delivery.status, delivery.attempts = SENDING, delivery.attempts + 1
-    delivery.updated_at = utcnow()
+def start_attempt(session: Session, delivery_id: int, stale_after: timedelta) -> Delivery | None:
+    """Claim a delivery for one attempt (queued, or sending but abandoned); None if not ours."""
+    now = utcnow()
+    claimable = or_(
+        Delivery.status == QUEUED,
+        and_(Delivery.status == SENDING, Delivery.updated_at < now - stale_after),
+    )
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, claimable)
+        .values(status=SENDING, attempts=Delivery.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
-    return delivery
+    return session.get(Delivery, delivery_id, populate_existing=True) if claimed.rowcount else None
 
 
 def finish_attempt(session: Session, delivery: Delivery, provider_id: str | None) -> None:

@@ -64,7 +64,8 @@ def send_delivery(self, delivery_id: int) -> str:
         return "skipped"
     if current.channel == "sms" and not runtime().limiter.acquire(timeout=5):
         raise self.retry(countdown=1, max_retries=None)
-    delivery = operations.start_attempt(session, delivery_id)
+    stale_after = timedelta(seconds=runtime().stuck_after)
+    delivery = operations.start_attempt(session, delivery_id, stale_after)
     if delivery is None:
         return "skipped"
     return _attempt(self, session, delivery)

@@ -208,3 +208,6 @@ def receipt_endpoint():
     yield f"http://127.0.0.1:{server.server_address[1]}/notifications/sms/receipts", received
     server.shutdown()
     server.server_close()
+
+
+from tests.services.notifications.system import make_system, system  # noqa: E402, F401

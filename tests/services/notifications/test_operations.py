@@ -21,6 +21,9 @@ def session(notifications_db):
     close()
 
 
+STALE = timedelta(minutes=10)
+
+
 def deliveries(session) -> list[Delivery]:
     return list(session.scalars(select(Delivery).order_by(Delivery.id)))
 
@@ -45,10 +48,10 @@ def test_a_redelivered_event_logs_nothing_twice(session):
 def test_a_redelivered_event_does_not_resend_what_was_sent(session):
     event = delegate_event(channel="email")
     [delivery_id] = operations.record_delegate_event(session, event)
-    delivery = operations.start_attempt(session, delivery_id)
+    delivery = operations.start_attempt(session, delivery_id, STALE)
     operations.finish_attempt(session, delivery, "msg-1")
     assert operations.record_delegate_event(session, event) == []
-    assert operations.start_attempt(session, delivery_id) is None
+    assert operations.start_attempt(session, delivery_id, STALE) is None
 
 
 def test_older_event_never_overwrites_the_recipient(session):
@@ -61,9 +64,9 @@ def test_older_event_never_overwrites_the_recipient(session):
 
 def test_failed_attempts_are_counted_and_the_last_error_kept(session):
     [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
-    delivery = operations.start_attempt(session, delivery_id)
+    delivery = operations.start_attempt(session, delivery_id, STALE)
     operations.fail_attempt(session, delivery, "connection_refused: down", final=False)
-    delivery = operations.start_attempt(session, delivery_id)
+    delivery = operations.start_attempt(session, delivery_id, STALE)
     operations.fail_attempt(session, delivery, "recipient_refused: 550", final=True)
     assert (delivery.status, delivery.attempts, delivery.last_error) == (
         "failed",
@@ -74,7 +77,7 @@ def test_failed_attempts_are_counted_and_the_last_error_kept(session):
 
 def test_receipt_marks_an_sms_delivered(session):
     [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="sms"))
-    operations.finish_attempt(session, operations.start_attempt(session, delivery_id), "SM1")
+    operations.finish_attempt(session, operations.start_attempt(session, delivery_id, STALE), "SM1")
     assert operations.apply_receipt(session, "SM1", "delivered", None)
     assert session.get(Delivery, delivery_id).status == "delivered"
     assert not operations.apply_receipt(session, "SM-unknown", "delivered", None)
@@ -124,8 +127,22 @@ def test_broadcast_reaches_only_the_chosen_agency(session):
 
 def test_stuck_deliveries_are_found_after_the_threshold(session):
     [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
-    operations.start_attempt(session, delivery_id)
+    operations.start_attempt(session, delivery_id, STALE)
     assert operations.stuck_deliveries(session, timedelta(minutes=5)) == []
     session.get(Delivery, delivery_id).updated_at -= timedelta(minutes=10)
     session.commit()
     assert operations.stuck_deliveries(session, timedelta(minutes=5)) == [delivery_id]
+
+
+def test_a_delivery_being_sent_cannot_be_claimed_twice(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
+    assert operations.start_attempt(session, delivery_id, STALE) is not None
+    assert operations.start_attempt(session, delivery_id, STALE) is None
+
+
+def test_an_abandoned_attempt_is_claimed_again_after_the_stale_period(session):
+    [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
+    operations.start_attempt(session, delivery_id, STALE)
+    session.get(Delivery, delivery_id).updated_at -= timedelta(minutes=11)
+    session.commit()
+    assert operations.start_attempt(session, delivery_id, STALE).attempts == 2

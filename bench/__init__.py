@@ -1,0 +1,1 @@
+"""Benchmarks of the Hudoor services (run them with `python -m bench.<name>`)."""

@@ -1,0 +1,171 @@
+"""The whole delivery path in one fixture: registration app, real worker, SMTP, SMS stand-in."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from services.notifications.app import create_app as create_notifications
+from services.notifications.config import NotificationsConfig
+from services.notifications.models import Base as NotificationsBase
+from services.notifications.models import Delivery
+from services.registration.app import create_app as create_registration
+from services.registration.config import RegistrationConfig
+from services.registration.demo import load_demo
+from services.registration.models import Base as RegistrationBase
+from shared.badge_tokens import BadgeKeyring
+from shared.db import make_sessionmaker, transaction
+from tests.worker_process import WorkerProcess
+
+SECRET = "system-test-secret-key-0123456789-abcdefghij"
+BASE_URL = "http://hudoor.test"
+REGISTER = "/api/v1/events/wli-gbv-2023/registrations"
+AGENCIES = (
+    "IWED",
+    "WED-DIW",
+    "WED-KRK",
+    "WED-BGD",
+    "OHCHR",
+    "NSC",
+    "PMC",
+    "MOH-WE",
+    "LCN",
+    "GSCM-LEGAL",
+    "MOI-CP",
+    "SJC",
+    "OPR",
+    "COR",
+    "MOLSA",
+    "MOE",
+    "WLI",
+    "CORDE",
+)
+
+
+@dataclass
+class System:
+    """The services of one test, sharing real databases, Redis, SMTP and the SMS stand-in."""
+
+    registration: object
+    notifications: object
+    worker: WorkerProcess
+    smtp: object
+    sms: object
+    notifications_factory: object
+
+    def register(self, n: int, **overrides) -> dict:
+        payload = {
+            "full_name_ar": f"مشاركة {n}",
+            "full_name_en": f"Delegate {n}",
+            "agency": AGENCIES[n % len(AGENCIES)],
+            "email": f"delegate{n}@example.org",
+            "phone": f"+96477{n:08d}",
+            "gender": "female",
+            "language": "ar",
+            "channel": "email",
+            "consent": True,
+        } | overrides
+        response = self.registration.post(REGISTER, json=payload)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def deliveries(self) -> list[Delivery]:
+        with self.notifications_factory() as session:
+            return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+    def mails_to(self, address: str) -> list:
+        return [
+            email.message_from_bytes(m.content, policy=email.policy.default)
+            for m in self.smtp.messages
+            if address in m.rcpt_tos
+        ]
+
+
+def worker_env(
+    tmp_path: Path, registration_db, notifications_db, redis_url, keyring, smtp, sms
+) -> dict[str, str]:
+    """The environment a deployed worker would have, pointing at this test's servers."""
+    return {
+        "HUDOOR_VAR_DIR": str(tmp_path / "var"),
+        "SECRET_KEY": SECRET,
+        "REGISTRATION_DATABASE_URL": registration_db.url,
+        "NOTIFICATIONS_DATABASE_URL": notifications_db.url,
+        "CHECKIN_DATABASE_URL": f"sqlite:///{tmp_path / 'checkin.db'}",
+        "REDIS_URL": redis_url,
+        "BADGE_SIGNING_KEYS": keyring.to_spec(),
+        "PUBLIC_BASE_URL": BASE_URL,
+        "MAIL_URL": smtp.url(),
+        "SMS_URL": sms.url(sender="+9647000000000"),
+        "SMS_RATE_PER_SECOND": "100",
+        "CELERY_VISIBILITY_TIMEOUT": "8",
+        "NOTIFICATIONS_STUCK_AFTER_SECONDS": "6",
+        "DELIVERY_SWEEP_SECONDS": "3",
+        "OUTBOX_SWEEP_SECONDS": "2",
+    }
+
+
+@pytest.fixture
+def make_system(
+    tmp_path, registration_db, notifications_db, smtp_server, sms_provider, monkeypatch
+):
+    """Build a system on a given Redis URL; everything is torn down after the test."""
+    keyring = BadgeKeyring.generate(key_id=1)
+    workers = []
+
+    def make(redis_url: str) -> System:
+        env = worker_env(
+            tmp_path,
+            registration_db,
+            notifications_db,
+            redis_url,
+            keyring,
+            smtp_server,
+            sms_provider,
+        )
+        for name in ("NOTIFICATIONS_STUCK_AFTER_SECONDS",):
+            monkeypatch.setenv(name, env[name])
+        reg_factory = make_sessionmaker(registration_db.engine)
+        with transaction(reg_factory) as session:
+            load_demo(session)
+        registration = create_registration(
+            RegistrationConfig(
+                database_url=registration_db.url,
+                redis_url=redis_url,
+                secret_key=SECRET,
+                keyring=keyring,
+                public_base_url=BASE_URL,
+                default_language="ar",
+                max_body_bytes=65536,
+            ),
+            session_factory=reg_factory,
+        )
+        notif_factory = make_sessionmaker(notifications_db.engine)
+        notifications = create_notifications(
+            NotificationsConfig.from_env(env), session_factory=notif_factory
+        )
+        worker = WorkerProcess(env, tmp_path).start()
+        workers.append(worker)
+        return System(
+            registration.test_client(),
+            notifications.test_client(),
+            worker,
+            smtp_server,
+            sms_provider,
+            notif_factory,
+        )
+
+    yield make
+    for worker in workers:
+        worker.stop()
+    registration_db.truncate(RegistrationBase.metadata)
+    notifications_db.truncate(NotificationsBase.metadata)
+
+
+@pytest.fixture
+def system(make_system, redis_url) -> System:
+    return make_system(redis_url)

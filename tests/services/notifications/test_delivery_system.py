@@ -1,0 +1,91 @@
+"""Confirmations end to end: registration API → outbox → Redis → real worker → SMTP / SMS API."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from PIL import Image
+
+from services.notifications.dispatch import RECEIPTS_PATH
+from tests.services.notifications.sms_provider import signature
+from tests.services.notifications.system import BASE_URL
+from tests.worker_process import wait_until
+
+
+def _decode_qr(data: bytes) -> str:
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))[0].text
+
+
+def test_confirmation_email_arrives_in_arabic_with_qr_and_calendar(system):
+    registered = system.register(1)
+    [mail] = wait_until(lambda: system.mails_to("delegate1@example.org"), 30, message="email")
+    assert mail["Subject"] and any("\u0600" <= c <= "\u06ff" for c in mail["Subject"])
+    parts = {part.get_filename(): part for part in mail.iter_attachments()}
+    assert _decode_qr(parts["badge.png"].get_content()) == registered["badge"]["token"]
+    assert "BEGIN:VEVENT" in parts["event.ics"].get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert 'dir="rtl"' in html and registered["self_service_url"] in html
+    assert wait_until(lambda: [d.status for d in system.deliveries()] == ["sent"], 10)
+
+
+def test_sms_confirmation_is_sent_and_its_receipt_marks_it_delivered(system):
+    registered = system.register(2, channel="sms")
+    [sms] = wait_until(lambda: system.sms.messages, 30, message="sms")
+    assert sms["To"] == "+9647700000002" and registered["self_service_url"] in sms["Body"]
+    [delivery] = wait_until(lambda: [d for d in system.deliveries() if d.status == "sent"], 10)
+    params = {"MessageSid": delivery.provider_id, "MessageStatus": "delivered"}
+    signed = signature(system.sms.auth_token, BASE_URL + RECEIPTS_PATH, params)
+    response = system.notifications.post(
+        "/webhooks/sms", data=params, headers={"X-Twilio-Signature": signed}
+    )
+    assert response.status_code == 200
+    forged = system.notifications.post(
+        "/webhooks/sms", data=params, headers={"X-Twilio-Signature": "forged"}
+    )
+    assert forged.status_code == 403
+    assert system.deliveries()[0].status == "delivered"
+
+
+def test_cancellation_sends_a_cancellation_message(system):
+    registered = system.register(3)
+    wait_until(lambda: system.mails_to("delegate3@example.org"), 30)
+    token = registered["self_service_url"].rsplit("/", 1)[-1]
+    page = system.registration.get(f"/r/{token}").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    system.registration.post(
+        f"/r/{token}", data={"csrf_token": csrf, "action": "cancel", "confirm": "yes"}
+    )
+    mails = wait_until(
+        lambda: (
+            len(system.mails_to("delegate3@example.org")) == 2
+            and system.mails_to("delegate3@example.org")
+        ),
+        30,
+        message="cancellation",
+    )
+    assert "badge.png" not in [p.get_filename() for p in mails[1].iter_attachments()]
+    assert [d.kind for d in system.deliveries()] == ["confirmation", "cancellation"]
+
+
+def test_refused_address_fails_once_without_retry_and_others_still_arrive(system):
+    system.smtp.refuse("refused@example.org", "550 5.1.1 No such user")
+    system.register(4, email="refused@example.org")
+    system.register(5)
+    wait_until(lambda: system.mails_to("delegate5@example.org"), 30)
+    failed = wait_until(lambda: [d for d in system.deliveries() if d.status == "failed"], 10)
+    assert failed[0].attempts == 1 and "recipient_refused" in failed[0].last_error
+
+
+def test_smtp_down_for_a_while_then_messages_arrive_after_retries(system):
+    system.smtp.stop()
+    system.register(6)
+    wait_until(
+        lambda: [d for d in system.deliveries() if d.attempts >= 2],
+        30,
+        message="two failed attempts",
+    )
+    system.smtp.start()
+    wait_until(lambda: system.mails_to("delegate6@example.org"), 60, message="email after retry")
+    [delivery] = wait_until(lambda: [d for d in system.deliveries() if d.status == "sent"], 10)
+    assert delivery.attempts >= 2
