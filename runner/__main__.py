@@ -45,6 +45,7 @@ def _prepare() -> None:
     """Apply migrations and load the demo event."""
     subprocess.run(_flask("registration", "db-upgrade"), check=True)
     subprocess.run(_flask("notifications", "db-upgrade"), check=True)
+    subprocess.run(_flask("checkin", "db-upgrade"), check=True)
     subprocess.run(_flask("registration", "load-demo"), check=True)
 
 
@@ -110,6 +111,7 @@ Hudoor is running (embedded defaults; state in {os.environ["HUDOOR_VAR_DIR"]}).
   Events open for registration  {base}/
   Demo registration form        {base}/e/wli-gbv-2023/register
   Registration API docs         {base}/api/v1/docs
+  Door scanner                  {base}/checkin/scan
   Check-in API docs             {base}/checkin/api/v1/docs
   Notifications API docs        {base}/notifications/api/v1/docs
   Sent e-mails (.eml files)     {os.environ["HUDOOR_VAR_DIR"]}/mail/

@@ -1,5 +1,6 @@
 """The embedded runner's single worker and beat: every service's tasks, all queues."""
 
+from services.checkin import tasks as checkin_tasks  # noqa: F401
 from services.checkin.app import create_app as create_checkin
 from services.notifications import tasks as notifications_tasks  # noqa: F401
 from services.notifications.app import create_app as create_notifications

@@ -48,3 +48,15 @@ def qr_svg(token: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue()
+
+
+def qr_text_png(text: str, box_size: int = 6) -> bytes:
+    """A PNG QR of any text (e.g. a device enrolment link), in whichever mode fits."""
+    code = qrcode.QRCode(
+        error_correction=ERROR_CORRECT_M, box_size=box_size, border=QR_BORDER_MODULES
+    )
+    code.add_data(text)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -104,3 +104,13 @@ def notifications_db(tmp_path_factory):
 
 # Celery keys of this run are prefixed, so runs sharing one Redis never see each other's tasks.
 os.environ.setdefault("CELERY_KEY_PREFIX", f"hudoor-test-{RUN_ID}:")
+
+
+@pytest.fixture(scope="session")
+def checkin_db(tmp_path_factory):
+    from services.checkin.app import MIGRATIONS
+
+    database = ServiceDatabase("checkin", tmp_path_factory.mktemp("db"))
+    migrate(database.engine, MIGRATIONS)
+    yield database
+    database.drop()

@@ -6,13 +6,17 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.checkin import api, views
 from services.checkin.config import CheckinConfig
-from shared.db import create_db_engine, make_sessionmaker
+from services.checkin.messages import MESSAGES
+from services.checkin.operations import device_revoked
+from shared.celery_app import init_celery
+from shared.db import create_db_engine, make_sessionmaker, migrate
 from shared.i18n import Catalog
 from shared.web import HudoorApi, api_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CATALOG = Catalog()
+CATALOG = Catalog(MESSAGES)
 
 
 def create_app(config: CheckinConfig | None = None, session_factory=None) -> Flask:
@@ -25,6 +29,40 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
         **api_settings("Hudoor check-in"),
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))
+    app.extensions["checkin_config"] = config
+    app.config["TOKEN_REVOKED"] = lambda token_id: _revoked(factory, token_id)
     init_web(app, CATALOG, factory)
-    HudoorApi(app)
+    init_celery(app, "checkin", config.redis_url)
+    HudoorApi(app).register_blueprint(api.blp)
+    app.register_blueprint(views.pages)
+    _register_cli(app, factory)
     return app
+
+
+def _revoked(factory, token_id: str) -> bool:
+    with factory() as session:
+        return device_revoked(session, token_id)
+
+
+def _register_cli(app: Flask, factory) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Apply the check-in database migrations."""
+        migrate(factory.kw["bind"], MIGRATIONS)
+
+    @app.cli.command("rebuild-roster")
+    def rebuild_roster_command():
+        """Rebuild an event's roster from a snapshot (JSON on stdin, from registration)."""
+        import json
+        import sys
+
+        import click
+
+        from services.checkin.operations import rebuild_roster
+        from shared.contracts import DelegateEventSchema
+
+        snapshot = json.load(sys.stdin)
+        DelegateEventSchema(many=True).load(snapshot["delegates"])
+        with factory() as session:
+            count = rebuild_roster(session, snapshot["event_id"], snapshot["delegates"])
+        click.echo(f"roster of event {snapshot['event_id']} rebuilt: {count} badges")

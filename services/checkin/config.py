@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared import config as env
+from shared.badge_tokens import public_keys_from_document
+
+PUBLIC_KEYS_FILE = "badge-public-keys.json"
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,12 @@ class CheckinConfig:
     redis_url: str
     secret_key: str
     default_language: str
+    public_key_document: list
+
+    @property
+    def public_keys(self) -> dict:
+        """Ed25519 public keys by key id: all a door needs to tell a forged badge."""
+        return public_keys_from_document(self.public_key_document)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> CheckinConfig:
@@ -26,4 +37,21 @@ class CheckinConfig:
             redis_url=env.redis_url(environ),
             secret_key=env.secret_key(environ),
             default_language=env.default_language(environ),
+            public_key_document=_public_keys(environ),
         )
+
+
+def _public_keys(environ: Mapping[str, str]) -> list:
+    """BADGE_PUBLIC_KEYS (JSON document), or the file registration writes when embedded."""
+    raw = environ.get("BADGE_PUBLIC_KEYS", "").strip()
+    path = env.var_dir(environ) / PUBLIC_KEYS_FILE
+    if not raw and Path(path).exists():
+        raw = path.read_text()
+    if not raw:
+        return []
+    try:
+        document = json.loads(raw)
+        public_keys_from_document(document)
+    except ValueError as error:
+        raise env.ConfigError(f"BADGE_PUBLIC_KEYS is not a valid key document: {error}") from None
+    return document

@@ -1,9 +1,149 @@
-"""Tables owned by the check-in service (the roster and scans come with its issue)."""
+"""Tables owned by the check-in service: roster replica, lists, scans, check-ins, devices, audit."""
 
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
 
-from shared.db import service_metadata
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import UTCDateTime, service_metadata
+
+ENTRY, EXIT = "entry", "exit"
 
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
+
+
+class RosterEntry(Base):
+    """A badge the doors must recognise: registration's state, applied in version order."""
+
+    __tablename__ = "roster"
+    __table_args__ = (Index("ix_roster_event_name_key", "event_id", "name_key"),)
+
+    badge_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    full_name_ar: Mapped[str | None] = mapped_column(String(200))
+    full_name_en: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(Text)
+    gender: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    agency_id: Mapped[int] = mapped_column(Integer)
+    agency_code: Mapped[str] = mapped_column(String(32))
+    agency_name_ar: Mapped[str] = mapped_column(String(300))
+    agency_name_en: Mapped[str] = mapped_column(String(300))
+    category_code: Mapped[str] = mapped_column(String(32))
+    category_name_ar: Mapped[str] = mapped_column(String(100))
+    category_name_en: Mapped[str] = mapped_column(String(100))
+    category_color: Mapped[str] = mapped_column(String(7))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventInfo(Base):
+    """What check-in knows of an event (from roster events): timezone and days."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    slug: Mapped[str] = mapped_column(String(64))
+    name_ar: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    timezone: Mapped[str] = mapped_column(String(64))
+    days: Mapped[list] = mapped_column(JSON)
+
+
+class CheckinList(Base):
+    """A check-in list: one per event day by default, or a session/hall admitting categories."""
+
+    __tablename__ = "checkin_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date | None] = mapped_column(Date)
+    # None admits every category.
+    categories: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Scan(Base):
+    """Every scan as the door sent it, with the answer given (replayed for a repeated nonce)."""
+
+    __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_list_recorded", "list_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    list_id: Mapped[int] = mapped_column(ForeignKey("checkin_lists.id"))
+    badge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(24))
+    gate: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(40))
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[dict] = mapped_column(JSON)
+
+
+class Checkin(Base):
+    """A badge admitted on a list; the database allows one live check-in per badge per list."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        Index(
+            "uq_checkins_live",
+            "list_id",
+            "badge_id",
+            unique=True,
+            postgresql_where=text("undone_at IS NULL"),
+            sqlite_where=text("undone_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("checkin_lists.id"))
+    badge_id: Mapped[int] = mapped_column(Integer)
+    gate: Mapped[str] = mapped_column(String(64))
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    inside: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_movement_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undo_reason: Mapped[str | None] = mapped_column(String(500))
+
+    checkin_list: Mapped[CheckinList] = relationship(lazy="joined")
+
+
+class Device(Base):
+    """A door device enrolled for one event and gate; its token can be revoked."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    gate: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what to whom and when: undos, manual check-ins, device changes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    badge_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from services.notifications import operations, tasks
 from services.notifications.models import Delivery
@@ -23,7 +25,7 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Notification
 
 
 @blp.route("/deliveries")
-@blp.arguments(DeliveryQuerySchema, location="query")
+@blp.arguments(DeliveryQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, DeliverySchema(many=True))
 @allow(*MANAGE)
 def list_deliveries(filters):
@@ -42,7 +44,7 @@ def _delivery(delivery_id: int) -> Delivery:
     return delivery
 
 
-@blp.route("/deliveries/<int:delivery_id>")
+@blp.route("/deliveries/<int(max=2147483647):delivery_id>")
 @blp.response(200, DeliverySchema)
 @allow(*MANAGE)
 def read_delivery(delivery_id):
@@ -50,17 +52,17 @@ def read_delivery(delivery_id):
     return _delivery(delivery_id)
 
 
-@blp.route("/deliveries/<int:delivery_id>/resend", methods=["POST"])
+@blp.route("/deliveries/<int(max=2147483647):delivery_id>/resend", methods=["POST"])
 @blp.response(202, DeliverySchema)
 @allow(*MANAGE)
 def resend(delivery_id):
     """Send a logged message again (a new delivery in the log)."""
     copy = operations.resend(db_session(), _delivery(delivery_id).id)
-    tasks.queue_sends([copy.id])
+    _queue([copy.id])
     return copy
 
 
-@blp.route("/events/<int:event_id>/broadcasts", methods=["POST"])
+@blp.route("/events/<int(max=2147483647):event_id>/broadcasts", methods=["POST"])
 @blp.arguments(BroadcastSchema)
 @blp.response(202, BroadcastResultSchema)
 @allow(*MANAGE)
@@ -69,5 +71,13 @@ def broadcast(data, event_id):
     require_event_scope(current_identity(), event_id)
     message = {"id": uuid.uuid4().hex, **{k: v for k, v in data.items() if k != "audience"}}
     ids = operations.broadcast(db_session(), event_id, data["audience"], message)
-    tasks.queue_sends(ids)
+    _queue(ids)
     return {"id": message["id"], "queued": len(ids)}
+
+
+def _queue(ids: list[int]) -> None:
+    """Queue sends; with the broker down the logged deliveries wait for the sweep instead."""
+    try:
+        tasks.queue_sends(ids)
+    except Exception:  # kombu's errors vary by transport; the deliveries are already logged
+        current_app.logger.warning("broker unavailable; %d deliveries left to the sweep", len(ids))

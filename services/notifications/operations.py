@@ -204,9 +204,9 @@ def _log_reminder(session: Session, recipient: Recipient) -> list[int]:
 def broadcast(session: Session, event_id: int, audience: dict, message: dict) -> list[int]:
     """Log an organizer's message to every active delegate of the audience; return ids."""
     query = select(Recipient).where(Recipient.event_id == event_id, Recipient.status == "active")
-    if audience.get("agency"):
+    if "agency" in audience:
         query = query.where(Recipient.agency_code == audience["agency"])
-    if audience.get("category"):
+    if "category" in audience:
         query = query.where(Recipient.category_code == audience["category"])
     ids, tag = [], message["id"]
     for recipient in session.scalars(query):

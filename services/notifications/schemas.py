@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate
 
 from services.notifications.models import STATUSES
+from shared.fields import Text, database_int
 
 
 class DeliverySchema(Schema):
@@ -33,7 +34,7 @@ class DeliveryQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    event_id = fields.Integer(validate=validate.Range(min=1, error="too_small:min={min}"))
+    event_id = database_int(strict=False)
     status = fields.String(
         validate=validate.OneOf(STATUSES, error="one_of:choices=" + "|".join(STATUSES))
     )
@@ -41,11 +42,20 @@ class DeliveryQuerySchema(Schema):
         validate=validate.OneOf(("email", "sms"), error="one_of:choices=email|sms")
     )
     kind = fields.String(validate=validate.Length(max=32, error="too_long:max={max}"))
-    badge_id = fields.Integer(validate=validate.Range(min=1, error="too_small:min={min}"))
-    before_id = fields.Integer(validate=validate.Range(min=1, error="too_small:min={min}"))
+    badge_id = database_int(strict=False)
+    before_id = database_int(strict=False)
     limit = fields.Integer(
-        load_default=100, validate=validate.Range(min=1, max=500, error="too_large:max={max}")
+        load_default=100,
+        validate=[
+            validate.Range(min=1, error="too_small:min={min}"),
+            validate.Range(max=500, error="too_large:max={max}"),
+        ],
     )
+
+    @pre_load
+    def _without_language(self, data, **kwargs):
+        """`lang` picks the response language on every page; it is not a filter."""
+        return {k: v for k, v in data.items() if k != "lang"}
 
 
 class AudienceSchema(Schema):
@@ -54,8 +64,8 @@ class AudienceSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    agency = fields.String(validate=validate.Length(max=32, error="too_long:max={max}"))
-    category = fields.String(validate=validate.Length(max=32, error="too_long:max={max}"))
+    agency = Text(32)
+    category = Text(32)
 
 
 class BroadcastSchema(Schema):
@@ -65,18 +75,10 @@ class BroadcastSchema(Schema):
         unknown = RAISE
 
     audience = fields.Nested(AudienceSchema, load_default=dict)
-    subject_ar = fields.String(
-        required=True, validate=validate.Length(min=1, max=200, error="too_long:max={max}")
-    )
-    subject_en = fields.String(
-        required=True, validate=validate.Length(min=1, max=200, error="too_long:max={max}")
-    )
-    body_ar = fields.String(
-        required=True, validate=validate.Length(min=1, max=2000, error="too_long:max={max}")
-    )
-    body_en = fields.String(
-        required=True, validate=validate.Length(min=1, max=2000, error="too_long:max={max}")
-    )
+    subject_ar = Text(200, required=True)
+    subject_en = Text(200, required=True)
+    body_ar = Text(2000, required=True)
+    body_en = Text(2000, required=True)
 
 
 class BroadcastResultSchema(Schema):

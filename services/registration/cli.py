@@ -45,6 +45,20 @@ def register(app: Flask, factory) -> None:
             )
         click.echo(token)
 
+    @app.cli.command("roster-snapshot")
+    @click.argument("event")
+    def roster_snapshot_command(event):
+        """Print an event's delegate snapshot as JSON (pipe it to check-in's rebuild-roster)."""
+        import json
+
+        from services.registration.operations import get_event
+        from services.registration.operations.snapshot import roster_snapshot
+
+        context = app.extensions["registration_context"]
+        with factory() as session:
+            snapshot = roster_snapshot(session, context, get_event(session, event))
+        click.echo(json.dumps(snapshot, ensure_ascii=False))
+
     @app.cli.command("revoke-token")
     @click.argument("token_id")
     def revoke_token(token_id):

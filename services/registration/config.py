@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,8 +41,18 @@ def _keyring(environ: Mapping[str, str]) -> BadgeKeyring:
     """Badge signing keys from BADGE_SIGNING_KEYS, or a key kept under var/ when embedded."""
     spec = environ.get("BADGE_SIGNING_KEYS", "").strip()
     if not spec:
-        return BadgeKeyring.load_or_create(env.var_dir(environ))
+        keyring = BadgeKeyring.load_or_create(env.var_dir(environ))
+        _publish_public_keys(keyring, env.var_dir(environ))
+        return keyring
     active = environ.get("BADGE_ACTIVE_KEY_ID", "").strip()
     if active and not active.isdigit():
         raise env.ConfigError(f"BADGE_ACTIVE_KEY_ID must be a key id number, got {active!r}")
     return BadgeKeyring.from_spec(spec, int(active) if active else None)
+
+
+def _publish_public_keys(keyring: BadgeKeyring, directory) -> None:
+    """Embedded mode: leave the public keys where the check-in service reads them."""
+    document = json.dumps(keyring.public_key_document())
+    path = directory / "badge-public-keys.json"
+    if not path.exists() or path.read_text() != document:
+        path.write_text(document)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from services.checkin.app import create_app as create_checkin
+from services.checkin.config import CheckinConfig
+from services.checkin.models import Base as CheckinBase
 from services.notifications.app import create_app as create_notifications
 from services.notifications.config import NotificationsConfig
 from services.notifications.models import Base as NotificationsBase
@@ -57,6 +61,7 @@ class System:
     smtp: object
     sms: object
     notifications_factory: object
+    checkin: object = None
 
     def register(self, n: int, **overrides) -> dict:
         payload = {
@@ -87,7 +92,7 @@ class System:
 
 
 def worker_env(
-    tmp_path: Path, registration_db, notifications_db, redis_url, keyring, smtp, sms
+    tmp_path: Path, registration_db, notifications_db, checkin_db, redis_url, keyring, smtp, sms
 ) -> dict[str, str]:
     """The environment a deployed worker would have, pointing at this test's servers."""
     return {
@@ -95,7 +100,8 @@ def worker_env(
         "SECRET_KEY": SECRET,
         "REGISTRATION_DATABASE_URL": registration_db.url,
         "NOTIFICATIONS_DATABASE_URL": notifications_db.url,
-        "CHECKIN_DATABASE_URL": f"sqlite:///{tmp_path / 'checkin.db'}",
+        "CHECKIN_DATABASE_URL": checkin_db.url,
+        "BADGE_PUBLIC_KEYS": json.dumps(keyring.public_key_document()),
         "REDIS_URL": redis_url,
         "BADGE_SIGNING_KEYS": keyring.to_spec(),
         "PUBLIC_BASE_URL": BASE_URL,
@@ -111,7 +117,7 @@ def worker_env(
 
 @pytest.fixture
 def make_system(
-    tmp_path, registration_db, notifications_db, smtp_server, sms_provider, monkeypatch
+    tmp_path, registration_db, notifications_db, checkin_db, smtp_server, sms_provider, monkeypatch
 ):
     """Build a system on a given Redis URL; everything is torn down after the test."""
     keyring = BadgeKeyring.generate(key_id=1)
@@ -122,6 +128,7 @@ def make_system(
             tmp_path,
             registration_db,
             notifications_db,
+            checkin_db,
             redis_url,
             keyring,
             smtp_server,
@@ -148,6 +155,7 @@ def make_system(
         notifications = create_notifications(
             NotificationsConfig.from_env(env), session_factory=notif_factory
         )
+        checkin = create_checkin(CheckinConfig.from_env(env))
         worker = WorkerProcess(env, tmp_path).start()
         workers.append(worker)
         return System(
@@ -157,6 +165,7 @@ def make_system(
             smtp_server,
             sms_provider,
             notif_factory,
+            checkin.test_client(),
         )
 
     yield make
@@ -164,6 +173,7 @@ def make_system(
         worker.stop()
     registration_db.truncate(RegistrationBase.metadata)
     notifications_db.truncate(NotificationsBase.metadata)
+    checkin_db.truncate(CheckinBase.metadata)
 
 
 @pytest.fixture

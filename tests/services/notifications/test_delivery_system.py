@@ -89,3 +89,30 @@ def test_smtp_down_for_a_while_then_messages_arrive_after_retries(system):
     wait_until(lambda: system.mails_to("delegate6@example.org"), 60, message="email after retry")
     [delivery] = wait_until(lambda: [d for d in system.deliveries() if d.status == "sent"], 10)
     assert delivery.attempts >= 2
+
+
+def test_registration_reaches_the_door_roster_through_the_worker(system):
+    from shared.identity import issue_api_token
+    from tests.services.notifications.system import SECRET
+
+    registered = system.register(7)
+    token = issue_api_token(SECRET, subject="organizer", role="organizer", token_id="t-organizer")
+    headers = {"Authorization": f"Bearer {token}"}
+    event_id = system.registration.get("/api/v1/events/wli-gbv-2023").get_json()["id"]
+    lists_url = f"/api/v1/events/{event_id}/lists"
+    lists = wait_until(
+        lambda: system.checkin.get(lists_url, headers=headers).status_code == 200,
+        30,
+        message="roster event applied",
+    )
+    created = system.checkin.post(
+        lists_url, headers=headers, json={"name_ar": "كل الأيام", "name_en": "Any day"}
+    )
+    body = {
+        "token": registered["badge"]["token"],
+        "list_id": created.get_json()["id"],
+        "nonce": "door-scan-0001",
+    }
+    answer = system.checkin.post("/api/v1/scans", json=body, headers=headers).get_json()
+    assert lists and answer["status"] == "ok"
+    assert answer["badge"]["full_name_ar"] == "مشاركة 7"

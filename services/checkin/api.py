@@ -1,0 +1,177 @@
+"""JSON API /api/v1/ of the check-in service: scans, search, lists, devices, counts."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from services.checkin import operations
+from services.checkin.models import EventInfo
+from services.checkin.schemas import (
+    CheckinListSchema,
+    CheckinSchema,
+    CountSchema,
+    DeviceRequestSchema,
+    DeviceSchema,
+    ManualCheckinSchema,
+    ScanAnswerSchema,
+    ScanSchema,
+    SearchQuerySchema,
+    SearchResultSchema,
+    UndoSchema,
+)
+from shared import qr
+from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.identity import issue_api_token
+from shared.problems import DomainError
+from shared.web import db_session
+
+MANAGE = ("admin", "organizer")
+DOOR = ("admin", "organizer", "device")
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Check-in API")
+
+
+def config():
+    """The running check-in app's configuration."""
+    return current_app.extensions["checkin_config"]
+
+
+def _scope():
+    return current_identity().events
+
+
+def _actor() -> str:
+    return current_identity().subject
+
+
+def _event(event_id: int) -> EventInfo:
+    require_event_scope(current_identity(), event_id)
+    event = db_session().get(EventInfo, event_id)
+    if event is None:
+        raise DomainError("event_not_found", kind="not_found")
+    return event
+
+
+@blp.route("/scans", methods=["POST"])
+@blp.arguments(ScanSchema)
+@blp.response(200, ScanAnswerSchema)
+@allow(*DOOR)
+def scan(data):
+    """Answer a QR scan: ok, already_checked_in, revoked, cancelled, not_on_this_list, ..."""
+    request = operations.ScanRequest(**data, device_id=_device_id())
+    return operations.scan(db_session(), config().public_keys, request, _scope())
+
+
+def _device_id() -> str | None:
+    identity = current_identity()
+    return identity.token_id if identity.role == "device" else None
+
+
+@blp.route("/checkins", methods=["POST"])
+@blp.arguments(ManualCheckinSchema)
+@blp.response(200, ScanAnswerSchema)
+@allow(*DOOR)
+def manual_checkin(data):
+    """Check in a delegate found by search (no QR), with the same rules as a scan."""
+    request = operations.ScanRequest(**data, device_id=_device_id())
+    return operations.manual_checkin(db_session(), request, _actor(), _scope())
+
+
+@blp.route("/checkins/<int(max=2147483647):checkin_id>/undo", methods=["POST"])
+@blp.arguments(UndoSchema)
+@blp.response(200, CheckinSchema)
+@allow(*DOOR)
+def undo(data, checkin_id):
+    """Undo a mistaken check-in, with a reason (recorded in the audit log)."""
+    return operations.undo_checkin(db_session(), checkin_id, data["reason"], _actor(), _scope())
+
+
+@blp.route("/events/<int(max=2147483647):event_id>/search")
+@blp.arguments(SearchQuerySchema, location="query")
+@blp.response(200, SearchResultSchema(many=True))
+@allow(*DOOR)
+def search(args, event_id):
+    """Find delegates by name (Arabic-aware), phone (any format), email or agency code."""
+    _event(event_id)
+    entries = operations.search(db_session(), event_id, args["q"])
+    return [{**operations.badge_view(e), "status": e.status} for e in entries]
+
+
+@blp.route("/events/<int(max=2147483647):event_id>/lists")
+@blp.response(200, CheckinListSchema(many=True))
+@allow(*DOOR)
+def lists(event_id):
+    """The event's check-in lists (one per day by default)."""
+    _event(event_id)
+    return operations.lists_of(db_session(), event_id)
+
+
+@blp.route("/events/<int(max=2147483647):event_id>/lists", methods=["POST"])
+@blp.arguments(CheckinListSchema)
+@blp.response(201, CheckinListSchema)
+@allow(*MANAGE)
+def add_list(data, event_id):
+    """Add a session or hall list admitting chosen categories."""
+    _event(event_id)
+    return operations.add_list(db_session(), event_id, data)
+
+
+@blp.route("/events/<int(max=2147483647):event_id>/counts")
+@blp.response(200, CountSchema(many=True))
+@allow(*DOOR, "viewer")
+def counts(event_id):
+    """Live counts per list and gate: checked in, inside now, last 15 minutes."""
+    _event(event_id)
+    return operations.live_counts(db_session(), event_id)
+
+
+@blp.route("/events/<int(max=2147483647):event_id>/devices", methods=["POST"])
+@blp.arguments(DeviceRequestSchema)
+@blp.response(201, DeviceSchema)
+@allow(*MANAGE)
+def create_device(data, event_id):
+    """Enrol a door device; its token is shown once (also as a QR to scan with the phone)."""
+    _event(event_id)
+    device = operations.create_device(db_session(), event_id, data["gate"], data["name"], _actor())
+    token = issue_api_token(
+        config().secret_key,
+        subject=f"device:{device.id}",
+        role="device",
+        events=[event_id],
+        token_id=device.id,
+    )
+    return _enrolment(device, token)
+
+
+def _enrolment(device, token: str) -> dict:
+    from flask import url_for
+
+    url = url_for("pages.scanner", _external=True) + f"#token={token}"
+    png = base64.b64encode(qr.qr_text_png(url)).decode()
+    return {
+        **{
+            k: getattr(device, k)
+            for k in ("id", "event_id", "gate", "name", "created_at", "revoked_at")
+        },
+        "token": token,
+        "enrol_url": url,
+        "enrol_qr_png": f"data:image/png;base64,{png}",
+    }
+
+
+@blp.route("/devices/<device_id>/revoke", methods=["POST"])
+@blp.response(200, DeviceSchema)
+@allow(*MANAGE)
+def revoke_device(device_id):
+    """Revoke a door device: its token stops working at once."""
+    return operations.revoke_device(db_session(), device_id, _actor(), _scope())
+
+
+@blp.route("/badge-keys")
+@blp.response(200)
+@allow(PUBLIC)
+def badge_keys():
+    """Public keys that verify badge tokens (a door can check signatures offline)."""
+    return config().public_key_document

@@ -1,0 +1,39 @@
+"""Check-in use cases: plain functions taking a database session (no Flask in here)."""
+
+from services.checkin.operations.desk import (
+    add_list,
+    create_device,
+    device_revoked,
+    lists_of,
+    live_counts,
+    revoke_device,
+    search,
+)
+from services.checkin.operations.roster import apply_roster_event, rebuild_roster, roster_of
+from services.checkin.operations.scanning import (
+    ScanRequest,
+    badge_view,
+    get_list,
+    manual_checkin,
+    scan,
+    undo_checkin,
+)
+
+__all__ = [
+    "ScanRequest",
+    "add_list",
+    "apply_roster_event",
+    "badge_view",
+    "create_device",
+    "device_revoked",
+    "get_list",
+    "lists_of",
+    "live_counts",
+    "manual_checkin",
+    "rebuild_roster",
+    "revoke_device",
+    "roster_of",
+    "scan",
+    "search",
+    "undo_checkin",
+]

@@ -1,0 +1,134 @@
+"""The door desk: search the roster, lists, devices and live counts."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from services.checkin.models import AuditEntry, Checkin, CheckinList, Device, RosterEntry
+from shared.arabic import search_key
+from shared.contact import phone_search_variants
+from shared.db import utcnow
+from shared.problems import DomainError
+
+SEARCH_LIMIT = 25
+
+
+def search(session: Session, event_id: int, query: str) -> list[RosterEntry]:
+    """Find delegates by name (Arabic-aware), phone (any format), email or agency."""
+    text = query.strip()
+    if not text:
+        return []
+    base = select(RosterEntry).where(RosterEntry.event_id == event_id)
+    condition = _by_contact(text) if ("@" in text or _digits(text) >= 7) else None
+    if condition is None:
+        condition = _by_name_or_agency(text)
+    if condition is None:
+        return []
+    query_ = base.where(condition).order_by(RosterEntry.name_key).limit(SEARCH_LIMIT)
+    return list(session.scalars(query_))
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _by_contact(text: str):
+    if "@" in text:
+        return func.lower(RosterEntry.email) == text.lower()
+    phone = phone_search_variants(text)
+    return RosterEntry.phone == phone if phone else None
+
+
+def _by_name_or_agency(text: str):
+    tokens = search_key(text).split()
+    if not tokens:
+        return None
+    name = and_(*(RosterEntry.name_key.contains(t, autoescape=True) for t in tokens))
+    return or_(name, RosterEntry.agency_code == text.upper())
+
+
+def lists_of(session: Session, event_id: int) -> list[CheckinList]:
+    """An event's check-in lists, by day then name."""
+    query = select(CheckinList).where(CheckinList.event_id == event_id)
+    return list(session.scalars(query.order_by(CheckinList.day, CheckinList.id)))
+
+
+def add_list(session: Session, event_id: int, data: dict) -> CheckinList:
+    """Add a session or hall list admitting chosen categories."""
+    checkin_list = CheckinList(event_id=event_id, created_at=utcnow(), **data)
+    session.add(checkin_list)
+    session.commit()
+    return checkin_list
+
+
+def create_device(session: Session, event_id: int, gate: str, name: str, actor: str) -> Device:
+    """Enrol a door device for an event and gate (its token is issued by the caller)."""
+    device = Device(
+        id=secrets.token_hex(8), event_id=event_id, gate=gate, name=name, created_at=utcnow()
+    )
+    session.add(device)
+    _audit(session, event_id, actor, "device.created", {"device": device.id, "gate": gate})
+    session.commit()
+    return device
+
+
+def revoke_device(session: Session, device_id: str, actor: str, event_scope=None) -> Device:
+    """Revoke a device: its token stops working at once."""
+    device = session.get(Device, device_id)
+    if device is None or (event_scope is not None and device.event_id not in event_scope):
+        raise DomainError("device_not_found", kind="not_found")
+    device.revoked_at = device.revoked_at or utcnow()
+    _audit(session, device.event_id, actor, "device.revoked", {"device": device.id})
+    session.commit()
+    return device
+
+
+def device_revoked(session: Session, token_id: str) -> bool:
+    """Tell whether a token id belongs to a revoked device (organizer tokens are not devices)."""
+    device = session.get(Device, token_id)
+    return device is not None and device.revoked_at is not None
+
+
+def _audit(session: Session, event_id: int, actor: str, action: str, detail: dict) -> None:
+    session.add(
+        AuditEntry(
+            event_id=event_id, actor=actor, action=action, badge_id=None, detail=detail, at=utcnow()
+        )
+    )
+
+
+def live_counts(session: Session, event_id: int, now: datetime | None = None) -> list[dict]:
+    """Per list and gate: checked in so far, inside now, checked in during the last 15 minutes."""
+    recent = (now or utcnow()) - timedelta(minutes=15)
+    query = (
+        select(
+            Checkin.list_id,
+            Checkin.gate,
+            func.count(),
+            func.sum(_as_int(Checkin.inside)),
+            func.sum(_as_int(Checkin.checked_in_at >= recent)),
+        )
+        .where(Checkin.event_id == event_id, Checkin.undone_at.is_(None))
+        .group_by(Checkin.list_id, Checkin.gate)
+        .order_by(Checkin.list_id, Checkin.gate)
+    )
+    return [
+        {
+            "list_id": row[0],
+            "gate": row[1],
+            "checked_in": row[2],
+            "inside": row[3] or 0,
+            "last_15_minutes": row[4] or 0,
+        }
+        for row in session.execute(query)
+    ]
+
+
+def _as_int(condition):
+    from sqlalchemy import Integer, case
+
+    return case((condition, 1), else_=0).cast(Integer)

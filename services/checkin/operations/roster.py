@@ -1,0 +1,122 @@
+"""The roster replica: delegate events applied in version order, or rebuilt from a snapshot."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.checkin.models import CheckinList, EventInfo, RosterEntry
+from shared.arabic import search_key
+from shared.db import utcnow
+
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def apply_roster_event(session: Session, payload: dict) -> bool:
+    """Apply one delegate event; an older version than the roster holds changes nothing."""
+    remember_event(session, payload["event"])
+    values = roster_values(payload)
+    insert = DIALECT_INSERT[session.get_bind().dialect.name]
+    statement = insert(RosterEntry).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[RosterEntry.badge_id],
+        set_={k: statement.excluded[k] for k in values if k != "badge_id"},
+        where=RosterEntry.version < statement.excluded.version,
+    ).returning(RosterEntry.badge_id)
+    applied = _execute_core(session, statement)
+    session.commit()
+    return applied
+
+
+def rebuild_roster(session: Session, event_id: int, payloads: list[dict]) -> int:
+    """Replace an event's roster with a full snapshot from registration (for recovery)."""
+    for payload in payloads:
+        if payload["event"]["id"] != event_id:
+            raise ValueError(f"snapshot entry for event {payload['event']['id']}, not {event_id}")
+    if payloads:
+        remember_event(session, payloads[0]["event"])
+    session.execute(delete(RosterEntry).where(RosterEntry.event_id == event_id))
+    session.add_all(RosterEntry(**roster_values(p)) for p in payloads)
+    session.commit()
+    return len(payloads)
+
+
+def _execute_core(session: Session, statement) -> bool:
+    """Run an upsert as plain Core and tell whether it wrote a row.
+
+    ORM-level execution of these dialect upserts reports neither rows nor a row count on
+    PostgreSQL, so they go through the session's connection.
+    """
+    return session.connection().execute(statement).first() is not None
+
+
+def roster_values(payload: dict) -> dict:
+    """The roster row a delegate event describes."""
+    d = payload["delegate"]
+    agency, category = d["agency"], d["category"]
+    names = [n for n in (d["full_name_ar"], d["full_name_en"]) if n]
+    return {
+        "badge_id": d["badge_id"],
+        "event_id": payload["event"]["id"],
+        "generation": d["generation"],
+        "version": d["version"],
+        "status": d["status"],
+        "full_name_ar": d["full_name_ar"],
+        "full_name_en": d["full_name_en"],
+        "name_key": search_key(" ".join(names)),
+        "gender": d["gender"],
+        "email": d["email"],
+        "phone": d["phone"],
+        "agency_id": agency["id"],
+        "agency_code": agency["code"],
+        "agency_name_ar": agency["name_ar"],
+        "agency_name_en": agency["name_en"],
+        "category_code": category["code"],
+        "category_name_ar": category["name_ar"],
+        "category_name_en": category["name_en"],
+        "category_color": category["color"],
+        "updated_at": utcnow(),
+    }
+
+
+def remember_event(session: Session, event: dict) -> None:
+    """Record an event the first time it is seen, with one check-in list per day."""
+    insert = DIALECT_INSERT[session.get_bind().dialect.name]
+    statement = (
+        insert(EventInfo)
+        .values(
+            id=event["id"],
+            slug=event["slug"],
+            name_ar=event["name_ar"],
+            name_en=event["name_en"],
+            timezone=event["timezone"],
+            days=list(event["days"]),
+        )
+        .on_conflict_do_nothing(index_elements=[EventInfo.id])
+        .returning(EventInfo.id)
+    )
+    if _execute_core(session, statement):
+        for number, day in enumerate(sorted(event["days"]), start=1):
+            session.add(day_list(event["id"], number, date.fromisoformat(str(day))))
+        session.flush()
+
+
+def day_list(event_id: int, number: int, day: date) -> CheckinList:
+    """The default check-in list of one event day (all categories)."""
+    return CheckinList(
+        event_id=event_id,
+        name_ar=f"اليوم {number} — {day.isoformat()}",
+        name_en=f"Day {number} — {day.isoformat()}",
+        day=day,
+        categories=None,
+        created_at=utcnow(),
+    )
+
+
+def roster_of(session: Session, event_id: int) -> list[RosterEntry]:
+    """The whole roster of an event, by badge id."""
+    query = select(RosterEntry).where(RosterEntry.event_id == event_id)
+    return list(session.scalars(query.order_by(RosterEntry.badge_id)))

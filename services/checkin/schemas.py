@@ -1,0 +1,145 @@
+"""Payload schemas of the check-in API."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from services.checkin.domain import STATUSES
+from services.checkin.models import ENTRY, EXIT
+from shared.fields import database_int
+
+_NONCE = validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$", error="invalid_nonce")
+
+
+def _length(maximum: int, minimum: int = 1) -> validate.Length:
+    return validate.Length(min=minimum, max=maximum, error="too_long:max={max}")
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ScanSchema(StrictSchema):
+    """A scan from a door: the QR's token, list, gate, direction and a client nonce."""
+
+    token = fields.String(required=True, validate=_length(200))
+    list_id = database_int(required=True)
+    gate = fields.String(load_default="main", validate=_length(64))
+    nonce = fields.String(required=True, validate=_NONCE)
+    direction = fields.String(
+        load_default=ENTRY,
+        validate=validate.OneOf((ENTRY, EXIT), error=f"one_of:choices={ENTRY}|{EXIT}"),
+    )
+    scanned_at = fields.AwareDateTime(load_default=None)
+    offline = fields.Boolean(load_default=False)
+
+
+class ManualCheckinSchema(StrictSchema):
+    """A check-in by badge id, after a manual search."""
+
+    badge_id = database_int(required=True)
+    list_id = database_int(required=True)
+    gate = fields.String(load_default="main", validate=_length(64))
+    nonce = fields.String(required=True, validate=_NONCE)
+
+
+class BadgeViewSchema(Schema):
+    """The badge holder as door staff see them (no contact details)."""
+
+    id = fields.Integer()
+    full_name_ar = fields.String(allow_none=True)
+    full_name_en = fields.String(allow_none=True)
+    agency_code = fields.String()
+    agency_name_ar = fields.String()
+    agency_name_en = fields.String()
+    category_code = fields.String()
+    category_name_ar = fields.String()
+    category_name_en = fields.String()
+    category_color = fields.String()
+
+
+class FirstCheckinSchema(Schema):
+    at = fields.String()
+    gate = fields.String()
+
+
+class ScanAnswerSchema(Schema):
+    """The door's answer: one status, its light, and who the badge belongs to."""
+
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    light = fields.String(metadata={"enum": ["green", "amber", "red"]})
+    reason = fields.String(allow_none=True)
+    first_checkin = fields.Nested(FirstCheckinSchema, allow_none=True)
+    badge = fields.Nested(BadgeViewSchema, allow_none=True)
+    direction = fields.String()
+    gate = fields.String()
+    offline = fields.Boolean()
+    recorded_at = fields.String()
+
+
+class SearchQuerySchema(StrictSchema):
+    q = fields.String(required=True, validate=_length(100))
+
+
+class CheckinListSchema(StrictSchema):
+    """A check-in list: a day, or a session/hall admitting chosen categories."""
+
+    id = fields.Integer(dump_only=True)
+    event_id = fields.Integer(dump_only=True)
+    name_ar = fields.String(required=True, validate=_length(200))
+    name_en = fields.String(required=True, validate=_length(200))
+    day = fields.Date(load_default=None, allow_none=True)
+    categories = fields.List(
+        fields.String(validate=_length(32)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=20, error="too_many:max={max}"),
+    )
+
+
+class UndoSchema(StrictSchema):
+    reason = fields.String(
+        required=True, validate=validate.Length(min=3, max=500, error="too_long:max={max}")
+    )
+
+
+class CheckinSchema(Schema):
+    id = fields.Integer()
+    list_id = fields.Integer()
+    badge_id = fields.Integer()
+    gate = fields.String()
+    checked_in_at = fields.AwareDateTime()
+    undone_at = fields.AwareDateTime(allow_none=True)
+    undo_reason = fields.String(allow_none=True)
+
+
+class DeviceRequestSchema(StrictSchema):
+    gate = fields.String(required=True, validate=_length(64))
+    name = fields.String(required=True, validate=_length(100))
+
+
+class DeviceSchema(Schema):
+    """A door device; `token` and `enrol_url` are shown once, at creation."""
+
+    id = fields.String()
+    event_id = fields.Integer()
+    gate = fields.String()
+    name = fields.String()
+    created_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
+    token = fields.String()
+    enrol_url = fields.String()
+    enrol_qr_png = fields.String(metadata={"description": "data: URL of a QR of enrol_url"})
+
+
+class CountSchema(Schema):
+    list_id = fields.Integer()
+    gate = fields.String()
+    checked_in = fields.Integer()
+    inside = fields.Integer()
+    last_15_minutes = fields.Integer()
+
+
+class SearchResultSchema(BadgeViewSchema):
+    status = fields.String()

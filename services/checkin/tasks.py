@@ -1,0 +1,32 @@
+"""Celery tasks of the check-in service: keep the roster in step with registration."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from services.checkin import operations
+from shared.contracts import DelegateEventSchema
+from shared.web import db_session
+
+log = logging.getLogger(__name__)
+_contract = DelegateEventSchema()
+
+
+@shared_task(
+    name="checkin.apply_roster_event",
+    autoretry_for=(DBAPIError,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def apply_roster_event(payload: dict) -> bool:
+    """Apply a delegate event to the roster (idempotent, in version order per badge)."""
+    try:
+        _contract.load(payload)
+    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
+        log.error("rejected roster event: %s", error.messages)
+        return False
+    return operations.apply_roster_event(db_session(), payload)

@@ -1,0 +1,35 @@
+"""Field types several services' schemas share."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError, fields, validate
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Text(fields.String):
+    """Text kept as typed (outer whitespace trimmed), not blank, without control characters."""
+
+    def __init__(self, maximum: int, **kwargs):
+        super().__init__(
+            validate=validate.Length(max=maximum, error="too_long:max={max}"), **kwargs
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL.search(text):
+            raise ValidationError("invalid_characters")
+        if not text:
+            raise ValidationError("required")
+        return text
+
+
+def database_int(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """A positive integer id that fits every database's integer column (strict: JSON ints only)."""
+    limits = [
+        validate.Range(min=1, error="too_small:min={min}"),
+        validate.Range(max=2**31 - 1, error="too_large:max={max}"),
+    ]
+    return fields.Integer(strict=strict, validate=limits, **kwargs)

@@ -1,0 +1,159 @@
+"""Scanning on a real database: each answer, nonce replay, exits, undo, manual check-in, search."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from services.checkin import operations
+from services.checkin.models import AuditEntry, Checkin, CheckinList, Scan
+from services.checkin.operations import ScanRequest
+from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
+
+
+def scan(session, keys, checkin_list, badge_token, **kwargs) -> dict:
+    request = ScanRequest(
+        list_id=checkin_list.id,
+        nonce=kwargs.pop("nonce", None) or nonce(),
+        gate=kwargs.pop("gate", "north"),
+        token=badge_token,
+        **kwargs,
+    )
+    return operations.scan(session, keys, request)
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_first_scan_is_ok_and_shows_who_it_is(roster, keys, today_list):
+    answer = scan(roster, keys, today_list, token(1))
+    assert (answer["status"], answer["light"]) == ("ok", "green")
+    assert answer["badge"]["full_name_ar"] == "د. يسرى كريم محسن العلاق"
+    assert answer["badge"]["category_color"] == "#1f6feb"
+    assert "email" not in answer["badge"] and "phone" not in answer["badge"]
+
+
+def test_second_scan_says_already_checked_in_with_first_time_and_gate(roster, keys, today_list):
+    first = scan(roster, keys, today_list, token(1), gate="north")
+    second = scan(roster, keys, today_list, token(1), gate="south")
+    assert second["status"] == "already_checked_in" and second["light"] == "amber"
+    assert second["first_checkin"] == {"at": first["recorded_at"], "gate": "north"}
+    assert count(roster, Checkin) == 1
+
+
+def test_the_same_nonce_replays_the_first_answer_and_records_nothing(roster, keys, today_list):
+    first = scan(roster, keys, today_list, token(1), nonce="retry-nonce-1")
+    again = scan(roster, keys, today_list, token(1), nonce="retry-nonce-1")
+    assert again == first and again["status"] == "ok"
+    assert count(roster, Scan) == 1
+
+
+def test_a_reissued_badge_old_qr_is_revoked(roster, keys, today_list):
+    operations.apply_roster_event(roster, roster_event(1, version=2, generation=2))
+    assert scan(roster, keys, today_list, token(1, generation=1))["status"] == "revoked"
+    assert scan(roster, keys, today_list, token(1, generation=2))["status"] == "ok"
+
+
+def test_a_cancelled_delegate_is_refused(roster, keys, today_list):
+    operations.apply_roster_event(roster, roster_event(2, version=2, status="cancelled"))
+    answer = scan(roster, keys, today_list, token(2))
+    assert (answer["status"], answer["light"]) == ("cancelled", "red")
+
+
+def test_a_category_the_session_does_not_admit_is_not_on_this_list(roster, keys, today_list):
+    today_list.categories = ["DELEGATE"]
+    roster.commit()
+    answer = scan(roster, keys, today_list, token(3))
+    assert (answer["status"], answer["reason"]) == ("not_on_this_list", "category_not_admitted")
+
+
+def test_the_day_list_of_another_day_is_not_on_this_list(roster, keys):
+    day_list = roster.scalar(select(CheckinList).where(CheckinList.name_en.like("Day 1%")))
+    answer = scan(roster, keys, day_list, token(1))
+    assert (answer["status"], answer["reason"]) == ("not_on_this_list", "wrong_day")
+
+
+def test_a_signed_badge_missing_from_the_roster_is_unknown(roster, keys, today_list):
+    answer = scan(roster, keys, today_list, token(99))
+    assert answer["status"] == "unknown_badge" and answer["badge"] is None
+
+
+@pytest.mark.parametrize("bad", ["", "HELLO", "A" * 122, "http://example.org/badge"])
+def test_garbage_is_invalid_and_shows_nobody(roster, keys, today_list, bad):
+    answer = scan(roster, keys, today_list, bad)
+    assert (answer["status"], answer["badge"]) == ("invalid", None)
+
+
+def test_exit_then_entry_tracks_who_is_inside(roster, keys, today_list):
+    assert scan(roster, keys, today_list, token(1), direction="exit")["status"] == "not_inside"
+    scan(roster, keys, today_list, token(1))
+    assert scan(roster, keys, today_list, token(1), direction="exit")["status"] == "ok"
+    assert roster.scalar(select(Checkin.inside)) is False
+    back = scan(roster, keys, today_list, token(1))
+    assert (back["status"], back["reason"]) == ("ok", "re_entry")
+
+
+def test_undo_lets_the_badge_check_in_again_and_is_audited(roster, keys, today_list):
+    scan(roster, keys, today_list, token(1))
+    checkin = roster.scalar(select(Checkin))
+    operations.undo_checkin(roster, checkin.id, "scanned the wrong badge", "door-1")
+    assert scan(roster, keys, today_list, token(1))["status"] == "ok"
+    audit = roster.scalar(select(AuditEntry).where(AuditEntry.action == "checkin.undone"))
+    assert audit.detail["reason"] == "scanned the wrong badge" and audit.actor == "door-1"
+
+
+def test_manual_check_in_by_badge_id_follows_the_same_rules(roster, today_list):
+    request = ScanRequest(list_id=today_list.id, nonce=nonce(), gate="desk", badge_id=2)
+    assert operations.manual_checkin(roster, request, "desk-staff")["status"] == "ok"
+    again = ScanRequest(list_id=today_list.id, nonce=nonce(), gate="desk", badge_id=2)
+    assert operations.manual_checkin(roster, again, "desk-staff")["status"] == (
+        "already_checked_in"
+    )
+    assert count(roster, AuditEntry) == 2
+
+
+@pytest.mark.parametrize(
+    "query,badge_ids",
+    [
+        ("اسراء", [2]),
+        ("إسراء", [2]),
+        ("يسرى", [1, 3]),
+        ("يسري", [1, 3]),
+        ("يُسْرى", [1, 3]),
+        ("يـــسرى العلاق", [1]),
+        ("ISRAA", [2]),
+        ("al-alaq", [1]),
+        ("0770 123 4567", [2]),
+        ("+964 770 123 4567", [2]),
+        ("00964-770-123-4567", [2]),
+        ("D2@Example.org", [2]),
+        ("MOE", [3]),
+        ("nobody", []),
+    ],
+)
+def test_search_finds_delegates_the_way_door_staff_type(roster, query, badge_ids):
+    found = operations.search(roster, 1, query)
+    assert sorted(e.badge_id for e in found) == badge_ids
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_mutations_of_a_valid_token_are_never_ok(roster, keys, today_list, data):
+    valid = token(2)
+    position = data.draw(st.integers(0, len(valid) - 1))
+    replacement = data.draw(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"))
+    mutated = valid[:position] + replacement + valid[position + 1 :]
+    if mutated == valid:
+        return
+    answer = scan(roster, keys, today_list, mutated)
+    assert answer["status"] != "ok"
+
+
+def test_a_token_is_verified_with_the_public_key_alone(roster, today_list):
+    public_only = {1: KEYRING.public_keys()[1]}
+    assert scan(roster, public_only, today_list, token(1))["status"] == "ok"
