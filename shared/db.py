@@ -101,6 +101,19 @@ def is_unavailable(error: Exception) -> bool:
     )
 
 
+def run_migrations(context, metadata: MetaData) -> None:
+    """The body of every service's Alembic env.py: migrate on the connection `migrate` passes."""
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def migrate(engine: Engine, migrations_dir: Path, revision: str = "head") -> None:
     """Upgrade a service's database to `revision` with its own Alembic history."""
     config = Config()

@@ -3,13 +3,6 @@
 from alembic import context
 
 from services.notifications.models import Base
+from shared.db import run_migrations
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    target_metadata=Base.metadata,
-    render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
-)
-with context.begin_transaction():
-    context.run_migrations()
+run_migrations(context, Base.metadata)
