@@ -6,7 +6,9 @@ import re
 
 from marshmallow import ValidationError, fields, validate
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, line/paragraph separators and bidi overrides: none belongs in a name, and
+# they break e-mail headers or reorder what door staff read.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class Text(fields.String):

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
@@ -76,10 +87,15 @@ class Scan(Base):
     """Every scan as the door sent it, with the answer given (replayed for a repeated nonce)."""
 
     __tablename__ = "scans"
-    __table_args__ = (Index("ix_scans_list_recorded", "list_id", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_scans_list_recorded", "list_id", "recorded_at"),
+        UniqueConstraint("event_id", "nonce"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    # What was asked (token or badge, list, direction): a reused nonce must ask the same.
+    request_hash: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[int] = mapped_column(Integer)
     list_id: Mapped[int] = mapped_column(ForeignKey("checkin_lists.id"))
     badge_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -12,9 +12,10 @@ MESSAGES_BY_TOPIC = {
     "badge.reissued": "badge_reissued",
 }
 CHANNELS = {"email": ("email",), "sms": ("sms",), "both": ("email", "sms")}
-MAX_ATTEMPTS = 8
+# With the cap below, 16 attempts span about two hours of provider outage.
+MAX_ATTEMPTS = 16
 BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 300.0
+BACKOFF_CAP_SECONDS = 600.0
 
 
 def planned_messages(topic: str, channel: str) -> list[tuple[str, str]]:

@@ -77,14 +77,23 @@ def _attempt(task, session, delivery: Delivery) -> str:
     try:
         provider_id = runtime().deliver(delivery)
     except SendError as error:
-        final = not error.transient or delivery.attempts >= domain.MAX_ATTEMPTS
-        operations.fail_attempt(session, delivery, f"{error.reason}: {error.detail}", final=final)
-        if final:
-            return "failed"
-        wait = max(domain.backoff_seconds(delivery.attempts), error.retry_after or 0)
-        raise task.retry(countdown=wait, max_retries=None) from None
+        return _retry_or_fail(task, session, delivery, error)
+    except Exception as error:  # a message that cannot be rendered never will be: fail it, loudly
+        log.exception("delivery %s cannot be rendered or sent", delivery.id)
+        operations.fail_attempt(session, delivery, f"render_error: {error}", final=True)
+        return "failed"
     operations.finish_attempt(session, delivery, provider_id)
     return "sent"
+
+
+def _retry_or_fail(task, session, delivery: Delivery, error) -> str:
+    """A transient failure is retried later with backoff; a permanent one fails the delivery."""
+    final = not error.transient or delivery.attempts >= domain.MAX_ATTEMPTS
+    operations.fail_attempt(session, delivery, f"{error.reason}: {error.detail}", final=final)
+    if final:
+        return "failed"
+    wait = max(domain.backoff_seconds(delivery.attempts), error.retry_after or 0)
+    raise task.retry(countdown=wait, max_retries=None) from None
 
 
 @shared_task(name="notifications.sweep_deliveries")

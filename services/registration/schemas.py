@@ -10,9 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from services.registration.domain import CHANNELS, GENDERS, SECTORS
 from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
+from shared.fields import Text
 
-CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}\Z")
 _TIMEZONES = frozenset(available_timezones())
 
 
@@ -22,21 +22,6 @@ def _length(maximum: int, minimum: int = 1) -> validate.Length:
 
 def _one_of(choices) -> validate.OneOf:
     return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
-
-
-class Text(fields.String):
-    """Text kept as typed (outer whitespace trimmed), without control characters."""
-
-    def __init__(self, maximum: int, **kwargs):
-        super().__init__(validate=_length(maximum), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if _CONTROL.search(text):
-            raise ValidationError("invalid_characters")
-        if not text:
-            raise ValidationError("required")
-        return text
 
 
 class Phone(fields.String):
@@ -77,7 +62,7 @@ class EventSchema(StrictSchema):
 
     id = fields.Integer(dump_only=True)
     slug = fields.String(
-        required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{2,63}$", error="invalid_slug")
+        required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{2,63}\Z", error="invalid_slug")
     )
     name_ar = Text(300, required=True)
     name_en = Text(300, required=True)
@@ -143,7 +128,7 @@ class CategorySchema(StrictSchema):
     name_ar = Text(100, required=True)
     name_en = Text(100, required=True)
     color = fields.String(
-        required=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="invalid_color")
+        required=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}\Z", error="invalid_color")
     )
     self_registration = fields.Boolean(load_default=False)
 

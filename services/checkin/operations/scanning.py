@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,10 +42,10 @@ class ScanRequest:
 
 def scan(session: Session, public_keys: Mapping, request: ScanRequest, event_scope=None) -> dict:
     """Answer a scan once; the same nonce again replays the first answer and records nothing."""
-    replay = _answer_for(session, request.nonce)
+    checkin_list = get_list(session, request.list_id, event_scope)
+    replay = _answer_for(session, checkin_list.event_id, request)
     if replay is not None:
         return replay
-    checkin_list = get_list(session, request.list_id, event_scope)
     now = utcnow()
     entry, outcome = None, {}
     try:
@@ -167,6 +168,7 @@ def _record(session, checkin_list, entry, request, answer, now) -> dict:
     """Store the scan with its answer; a nonce that raced us in returns the stored answer."""
     scan_row = Scan(
         nonce=request.nonce,
+        request_hash=_fingerprint(request),
         event_id=checkin_list.event_id,
         list_id=checkin_list.id,
         badge_id=entry.badge_id if entry else None,
@@ -184,14 +186,29 @@ def _record(session, checkin_list, entry, request, answer, now) -> dict:
         session.commit()
     except IntegrityError:
         session.rollback()
-        return _answer_for(session, request.nonce)
+        return _answer_for(session, checkin_list.event_id, request)
     return answer
 
 
-def _answer_for(session: Session, nonce: str) -> dict | None:
-    stored = session.scalar(select(Scan.answer).where(Scan.nonce == nonce))
+def _answer_for(session: Session, event_id: int, request: ScanRequest) -> dict | None:
+    """The stored answer to this nonce at this event; a nonce reused for another scan is refused."""
+    stored = session.execute(
+        select(Scan.answer, Scan.request_hash).where(
+            Scan.event_id == event_id, Scan.nonce == request.nonce
+        )
+    ).first()
     session.rollback()
-    return stored
+    if stored is None:
+        return None
+    if stored.request_hash != _fingerprint(request):
+        raise DomainError("nonce_reused", kind="conflict", field="nonce")
+    return stored.answer
+
+
+def _fingerprint(request: ScanRequest) -> str:
+    """A digest of what a scan asks, to tell a retry from a different scan with the same nonce."""
+    asked = f"{request.token or ''}|{request.badge_id or ''}|{request.list_id}|{request.direction}"
+    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 def undo_checkin(

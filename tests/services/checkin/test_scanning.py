@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from services.checkin import operations
 from services.checkin.models import AuditEntry, Checkin, CheckinList, Scan
 from services.checkin.operations import ScanRequest
+from shared.problems import DomainError
 from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
 
 
@@ -157,3 +158,20 @@ def test_random_mutations_of_a_valid_token_are_never_ok(roster, keys, today_list
 def test_a_token_is_verified_with_the_public_key_alone(roster, today_list):
     public_only = {1: KEYRING.public_keys()[1]}
     assert scan(roster, public_only, today_list, token(1))["status"] == "ok"
+
+
+def test_a_nonce_reused_for_another_badge_is_refused_not_replayed(roster, keys, today_list):
+    scan(roster, keys, today_list, token(1), nonce="shared-nonce-1")
+    with pytest.raises(DomainError) as caught:
+        scan(roster, keys, today_list, token(2), nonce="shared-nonce-1")
+    assert caught.value.code == "nonce_reused"
+
+
+def test_the_same_nonce_at_another_event_is_a_different_scan(roster, keys, today_list):
+    operations.apply_roster_event(roster, roster_event(60, event_id=2))
+    other_list = operations.lists_of(roster, 2)[0]
+    other_list.day = None
+    roster.commit()
+    scan(roster, keys, today_list, token(1), nonce="same-nonce-22")
+    answer = scan(roster, keys, other_list, token(60, event_id=2), nonce="same-nonce-22")
+    assert answer["status"] == "ok" and answer["badge"]["id"] == 60
