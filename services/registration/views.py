@@ -70,6 +70,8 @@ def _registration_form(event, agency):
         except ValidationError as error:
             errors = _errors_by_field(flatten_messages(error.messages))
         except DomainError as error:
+            # A refused registration may leave the transaction failed (a lost uniqueness race).
+            db_session().rollback()
             errors = _errors_by_field(error.fields) or {"_form": [translate(error.code)]}
     status = 422 if errors else 200
     return render_template(
