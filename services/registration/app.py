@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 
@@ -12,6 +12,7 @@ from services.registration import api, cli, tasks, views
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
 from services.registration.operations import Context, outbox
+from services.registration.publisher import OutboxPublisher
 from services.registration.tokens import token_revoked
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
@@ -51,7 +52,9 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
 
 
 def _publish_outbox_after_commit(app: Flask, factory) -> None:
-    """After a request commits outbox rows, publish them at once (the sweep is the safety net)."""
+    """After a request commits outbox rows, publish them soon (the sweep is the safety net)."""
+    publisher = OutboxPublisher(factory, _relay_with(app.extensions["celery"]))
+    app.extensions["outbox_publisher"] = publisher
 
     @event.listens_for(factory, "after_commit")
     def _committed(session):
@@ -67,17 +70,18 @@ def _publish_outbox_after_commit(app: Flask, factory) -> None:
         session = g.get("db_session")
         ids = session.info.pop("outbox_committed", None) if session is not None else None
         if ids:
-            relay_committed(session, ids)
+            publisher.submit(ids)
         return response
 
 
-def relay_committed(session, ids: list[int]) -> None:
-    """Publish just-committed outbox rows; a failure leaves them to the periodic sweep."""
-    try:
-        outbox.relay(session, tasks.send_task, ids=ids)
-    except Exception:  # never fail the user's request over the broker; the sweep retries
-        session.rollback()
-        current_app.logger.warning("outbox relay after commit failed", exc_info=True)
+def _relay_with(celery):
+    """Return the publisher's relay: given rows, on one producer of the app's broker."""
+
+    def relay(session, ids: list[int]) -> None:
+        with tasks.sender(celery) as send:
+            outbox.relay(session, send, ids=ids)
+
+    return relay
 
 
 def _install_blueprints(app: Flask) -> None:

@@ -16,10 +16,15 @@ from shared.db import utcnow
 log = logging.getLogger(__name__)
 # send(task_name, payload, task_id) hands one message to the broker or raises.
 Send = Callable[[str, dict, str], None]
+PENDING_LIMIT = 200
 
 
 def pending(
-    session: Session, *, ids: Iterable[int] | None = None, older_than: float = 0, limit: int = 200
+    session: Session,
+    *,
+    ids: Iterable[int] | None = None,
+    older_than: float = 0,
+    limit: int = PENDING_LIMIT,
 ) -> list[OutboxMessage]:
     """Lock and return unpublished messages (skipping rows another relay holds)."""
     query = select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
@@ -62,5 +67,6 @@ def relay(session: Session, send: Send, *, ids=None, older_than: float = 0) -> i
             return total
         sent = publish(session, batch, send)
         total += sent
-        if sent < len(batch):
+        # Given ids were all fetched at once (up to the limit): another query would find none.
+        if sent < len(batch) or (ids is not None and len(batch) < PENDING_LIMIT):
             return total
