@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,11 +15,11 @@ from services.registration.models import (
     CANCELLED,
     Agency,
     Event,
-    OutboxMessage,
     Registration,
 )
+from services.registration.operations import statements
 from services.registration.operations.context import Context, new_nonce
-from services.registration.operations.events import agency_by_code, category_by_code
+from services.registration.operations.events import agency_and_category
 from services.registration.operations.events import link_parts as _link_parts
 from shared.contracts import DelegateEventSchema
 from shared.problems import DomainError
@@ -43,19 +43,22 @@ def register_delegate(
         domain.check_registration_window(
             event.registration_opens_at, event.registration_closes_at, now
         )
-    agency = agency or agency_by_code(session, event, data.get("agency") or "")
+    agency, category = agency_and_category(
+        session, event, agency or data.get("agency") or "", data.get("category") or DEFAULT_CATEGORY
+    )
     if agency is None:
         raise DomainError("unknown_agency", field="agency")
-    category = category_by_code(session, event, data.get("category") or DEFAULT_CATEGORY)
     if category is None:
         raise DomainError("unknown_category", field="category")
     domain.check_category(category.self_registration, privileged)
     domain.check_channel(data["channel"], data.get("email"), data.get("phone"))
-    _claim_seat(session, event, agency)
     _refuse_duplicate(session, event.id, data.get("email"), data.get("phone"))
     registration = _new_registration(event, agency, category, data, now)
     _flush_unique(session, registration)
     _record(session, ctx, "delegate.registered", registration)
+    # Last: the seat counters lock the event's row until commit, serialising registrations,
+    # so everything that can be done before taking them is done before.
+    _claim_seat(session, event, agency)
     return registration
 
 
@@ -133,30 +136,17 @@ def reissue_badge(
 
 def _claim_seat(session: Session, event: Event, agency: Agency) -> None:
     """Take one seat of the event and of the agency, or refuse; the database decides."""
-    taken = session.execute(
-        update(Event)
-        .where(
-            Event.id == event.id,
-            or_(Event.capacity.is_(None), Event.registered_count < Event.capacity),
-        )
-        .values(registered_count=Event.registered_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 0:
+    if not _take_one(session, statements.TAKE_EVENT_SEAT, event.id):
         raise DomainError("event_full", kind="conflict")
-    taken = session.execute(
-        update(Agency)
-        .where(
-            Agency.id == agency.id,
-            or_(Agency.quota.is_(None), Agency.registered_count < Agency.quota),
-        )
-        .values(registered_count=Agency.registered_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 0:
+    if not _take_one(session, statements.TAKE_AGENCY_SEAT, agency.id):
         raise DomainError("quota_full", kind="conflict", field="agency")
     session.expire(event, ["registered_count"])
     session.expire(agency, ["registered_count"])
+
+
+def _take_one(session: Session, statement, key: int) -> bool:
+    """Add one to a row's registered_count unless that reaches its limit; tell whether it did."""
+    return session.execute(statement, {"row_id": key}).rowcount == 1
 
 
 def _release_seat(session: Session, registration: Registration) -> None:
@@ -174,16 +164,13 @@ def _release_seat(session: Session, registration: Registration) -> None:
 
 def _refuse_duplicate(session: Session, event_id: int, email, phone, exclude_id=None) -> None:
     """Refuse a second active registration of the same person, naming the matching field."""
+    if email is None and phone is None:
+        return
+    # One query for both fields (a None never matches); the unique indexes guard against races.
+    params = {"event_id": event_id, "email": email, "phone": phone, "exclude": exclude_id or 0}
+    rows = session.execute(statements.SAME_PERSON, params).all()
     for name, value in (("email", email), ("phone", phone)):
-        if value is None:
-            continue
-        query = select(Registration.id).where(
-            Registration.event_id == event_id,
-            Registration.status == ACTIVE,
-            getattr(Registration, name) == value,
-            Registration.id != (exclude_id or 0),
-        )
-        if session.scalar(query) is not None:
+        if value is not None and any(getattr(row, name) == value for row in rows):
             raise DomainError(
                 "duplicate_person", kind="conflict", field=name, field_code=f"duplicate_{name}"
             )
@@ -249,8 +236,8 @@ def _record(
     topic: str,
     registration: Registration,
     reason: str | None = None,
-) -> OutboxMessage:
-    """Write a delegate event to the outbox in the caller's transaction."""
+) -> int:
+    """Write a delegate event to the outbox in the caller's transaction; return the row's id."""
     message_id = uuid.uuid4().hex
     payload = domain.delegate_event(
         topic,
@@ -264,16 +251,17 @@ def _record(
     errors = _event_schema.validate(payload)
     if errors:
         raise ValueError(f"outbox payload breaks the contract: {errors}")
-    message = OutboxMessage(
-        message_id=message_id,
-        topic=topic,
-        badge_id=registration.id,
-        payload=payload,
-        created_at=ctx.clock(),
-        attempts=0,
-    )
-    session.add(message)
-    session.flush()
+    row = {
+        "message_id": message_id,
+        "topic": topic,
+        "badge_id": registration.id,
+        "payload": payload,
+        "created_at": ctx.clock(),
+        "attempts": 0,
+    }
+    session.flush()  # the change it describes goes first, as the ORM would order it
+    # A Core insert: no caller needs the row as an object, and the unit of work costs more.
+    inserted = session.execute(statements.INSERT_OUTBOX, row).inserted_primary_key[0]
     # Published after commit by the caller's relay hook (see app.py), else by the sweep.
-    session.info.setdefault("outbox_pending", []).append(message.id)
-    return message
+    session.info.setdefault("outbox_pending", []).append(inserted)
+    return inserted

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.registration import domain
 from services.registration.models import Agency, Category, Event, EventDay
+from services.registration.operations import statements
 from services.registration.operations.context import new_nonce
 from shared.db import utcnow
 from shared.identity import InvalidCredential, verify_link
@@ -34,9 +35,12 @@ def get_event(session: Session, ref: str | int) -> Event:
     """Find an event by id or slug (anything else is simply not found)."""
     if not _EVENT_REF.match(str(ref)):
         raise DomainError("event_not_found", kind="not_found")
-    column = Event.id if str(ref).isdigit() else Event.slug
-    value = int(ref) if str(ref).isdigit() else str(ref)
-    event = session.scalar(select(Event).where(column == value))
+    query, value = (
+        (statements.EVENT_BY_ID, int(ref))
+        if str(ref).isdigit()
+        else (statements.EVENT_BY_SLUG, str(ref))
+    )
+    event = session.scalars(query, {"ref": value}).unique().one_or_none()
     if event is None:
         raise DomainError("event_not_found", kind="not_found")
     return event
@@ -125,6 +129,17 @@ def add_category(session: Session, event: Event, data: dict) -> Category:
 
 def agency_by_code(session: Session, event: Event, code: str) -> Agency | None:
     return session.scalar(select(Agency).where(Agency.event_id == event.id, Agency.code == code))
+
+
+def agency_and_category(
+    session: Session, event: Event, agency: Agency | str, category_code: str
+) -> tuple[Agency | None, Category | None]:
+    """Find an event's agency (unless given) and category by code, in one query."""
+    if isinstance(agency, Agency):
+        return agency, category_by_code(session, event, category_code)
+    params = {"event_id": event.id, "agency": agency, "category": category_code}
+    row = session.execute(statements.AGENCY_AND_CATEGORY, params).one()
+    return row[0], row[1]
 
 
 def category_by_code(session: Session, event: Event, code: str) -> Category | None:
