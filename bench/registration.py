@@ -353,7 +353,9 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], list
         with gunicorn(env, port, args, Path(tmp) / "gunicorn.log") as server:
             server.broker_pid = broker_pid
             rows = measure(kind, server, args)
-        notes = check_rows(kind, env) + server_log_notes(kind, server.log)
+        # After the server stopped: what it published, and what it left to the sweep.
+        notes = check_rows(kind, env) + broker_notes(kind, redis_url)
+        notes += server_log_notes(kind, server.log)
     return rows, notes
 
 
@@ -370,6 +372,16 @@ def check_rows(kind: str, env: dict[str, str]) -> list[str]:
         f"{kind}: database holds {counts[0]} registrations, {counts[1]} outbox rows "
         f"({counts[2]} not yet published), event registered_count {counts[3]} (warm-up included)"
     ]
+
+
+def broker_notes(kind: str, redis_url: str) -> list[str]:
+    """Count the task messages waiting in the private broker (no worker consumes them)."""
+    import redis
+
+    client = redis.Redis(unix_socket_path=redis_url.removeprefix("redis+socket://"))
+    queues = {name: client.llen(name) for name in ("notifications", "checkin")}
+    listed = ", ".join(f"{count} in {name}" for name, count in queues.items())
+    return [f"{kind}: broker holds {listed} (one per outbox row and consumer expected)"]
 
 
 def server_log_notes(kind: str, log: Path) -> list[str]:
