@@ -8,7 +8,7 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 
-from services.registration import api, cli, tasks, views
+from services.registration import api, cli, printing_api, tasks, views
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
 from services.registration.operations import Context, outbox
@@ -90,6 +90,8 @@ def _install_blueprints(app: Flask) -> None:
     rest = HudoorApi(app)
     rest.register_blueprint(api.blp)
     csrf.exempt(api.blp)
+    rest.register_blueprint(printing_api.blp)
+    csrf.exempt(printing_api.blp)
     app.register_blueprint(views.pages)
     app.register_error_handler(CSRFError, _csrf_failed)
 

@@ -158,4 +158,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أدرك أن مقعدي سيُحرَّر وأن شارتي ستُلغى.",
     ),
     "self.cancelled": ("Your registration was cancelled.", "أُلغي تسجيلك."),
+    # Badge printing.
+    "badges_not_printable": (
+        "These badges are not active badges of this event: {ids}.",
+        "هذه الشارات ليست شارات فعّالة في هذا المؤتمر: {ids}.",
+    ),
+    "nothing_to_print": ("No active badge matches this selection.", "لا توجد شارة فعّالة مطابقة."),
+    "one_selection": (
+        "Choose exactly one of: all, agency, category, ids.",
+        "اختر واحداً فقط من: all أو agency أو category أو ids.",
+    ),
+    "item_count": ("Give {min} to {max} items.", "أدخل من {min} إلى {max} عناصر."),
+    "print_not_found": ("No such print job.", "مهمة الطباعة غير موجودة."),
+    "print_not_ready": (
+        "This print job has no file (yet): check its status.",
+        "لا يوجد ملف لمهمة الطباعة هذه بعد: راجع حالتها.",
+    ),
+    "print_queue_unavailable": (
+        "Badges could not be queued for printing; try again shortly.",
+        "تعذّر إرسال الشارات إلى الطباعة؛ حاول مجدداً بعد قليل.",
+    ),
 }

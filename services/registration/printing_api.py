@@ -1,0 +1,211 @@
+"""Badge printing API: one badge, a selection (direct or by the worker), the print log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, current_app, send_file
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.registration import operations, printing, printing_tasks
+from services.registration.api import MANAGE, context
+from services.registration.print_models import DONE, FAILED, PrintJob
+from services.registration.schemas import CODE, StrictSchema, Text
+from shared.access import allow, current_identity, require_event_scope
+from shared.problems import DomainError
+from shared.web import db_session
+
+DIRECT_LIMIT = 50  # larger selections are rendered by the worker
+MAX_IDS = 5000
+LAYOUTS = tuple(printing.LAYOUTS)
+CARD_LAYOUTS = ("a6", "card")
+PDF = "application/pdf"
+blp = Blueprint("printing", __name__, url_prefix="/api/v1", description="Badge printing")
+
+
+def _one_of(choices) -> validate.OneOf:
+    return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
+
+
+class SelectionSchema(StrictSchema):
+    """Exactly one of: the whole event, an agency, a category, or badge ids."""
+
+    all = fields.Boolean(validate=validate.Equal(True, error="invalid"))
+    agency = fields.String(validate=validate.Regexp(CODE, error="invalid_code"))
+    category = fields.String(validate=validate.Regexp(CODE, error="invalid_code"))
+    ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1, error="invalid")),
+        validate=validate.Length(min=1, max=MAX_IDS, error="item_count:min={min},max={max}"),
+    )
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("one_selection")
+
+
+class ReprintSchema(StrictSchema):
+    """A reprint reissues each badge (the old QR is revoked at the door): say why."""
+
+    reason = Text(500, required=True)
+
+
+class PrintRequestSchema(StrictSchema):
+    """What to print and how."""
+
+    selection = fields.Nested(SelectionSchema, required=True)
+    layout = fields.String(load_default="a6", validate=_one_of(LAYOUTS))
+    reprint = fields.Nested(ReprintSchema, load_default=None, allow_none=True)
+
+
+class LayoutArgsSchema(Schema):
+    """Query arguments of one badge's PDF (others, such as ?lang=, are left to the app)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    layout = fields.String(load_default="a6", validate=_one_of(CARD_LAYOUTS))
+
+
+class PrintJobSchema(StrictSchema):
+    """A logged printing and, for a batch, its progress."""
+
+    id = fields.Integer()
+    event_id = fields.Integer()
+    layout = fields.String()
+    selection = fields.Dict()
+    badge_ids = fields.List(fields.Integer())
+    reprint_reason = fields.String(allow_none=True)
+    status = fields.String()
+    done = fields.Integer()
+    total = fields.Integer()
+    error = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    file_url = fields.Method("_file_url", allow_none=True)
+
+    def _file_url(self, job) -> str | None:
+        return (
+            f"/api/v1/badge-prints/{job.id}/file" if job.status == DONE and job.file_path else None
+        )
+
+
+@blp.route("/registrations/<int:registration_id>/badge.pdf")
+@blp.arguments(LayoutArgsSchema, location="query")
+@blp.doc(responses={"200": {"content": {PDF: {}}}})
+@allow(*MANAGE)
+def badge_pdf(args, registration_id):
+    """One delegate's printable badge (A6 or card); the printing is logged."""
+    session = db_session()
+    registration = operations.get_registration(session, registration_id)
+    require_event_scope(current_identity(), registration.event_id)
+    if registration.status != "active":
+        raise DomainError("registration_cancelled", kind="conflict")
+    request = {"selection": {"ids": [registration.id]}, "layout": args["layout"]}
+    return _print_now(registration.event, [registration], request, 200)
+
+
+@blp.route("/events/<ref>/badge-prints", methods=["POST"])
+@blp.arguments(PrintRequestSchema)
+@blp.response(202, PrintJobSchema)
+@blp.alt_response(201, description="The PDF, for up to 50 badges", content_type=PDF)
+@allow(*MANAGE)
+def print_badges(data, ref):
+    """Print a selection: up to 50 badges come back as a PDF, more are queued for the worker."""
+    session = db_session()
+    event = _managed_event(ref)
+    registrations = printing_tasks.select_badges(session, event, data["selection"])
+    if not registrations:
+        raise DomainError("nothing_to_print", kind="conflict")
+    if len(registrations) <= DIRECT_LIMIT:
+        return _print_now(event, registrations, data, 201)
+    return _queue(event, registrations, data)
+
+
+@blp.route("/events/<ref>/badge-prints")
+@blp.response(200, PrintJobSchema(many=True))
+@allow(*MANAGE)
+def print_log(ref):
+    """The event's print log, newest first: who printed which badges, when."""
+    from sqlalchemy import select
+
+    event = _managed_event(ref)
+    query = select(PrintJob).where(PrintJob.event_id == event.id).order_by(PrintJob.id.desc())
+    return db_session().scalars(query.limit(500)).all()
+
+
+@blp.route("/badge-prints/<int:job_id>")
+@blp.response(200, PrintJobSchema)
+@allow(*MANAGE)
+def read_print(job_id):
+    """A printing's status and progress (poll this while a batch renders)."""
+    return _managed_job(job_id)
+
+
+@blp.route("/badge-prints/<int:job_id>/file")
+@blp.doc(responses={"200": {"content": {PDF: {}}}})
+@allow(*MANAGE)
+def print_file(job_id):
+    """The rendered PDF of a finished batch."""
+    job = _managed_job(job_id)
+    if job.status != DONE or not job.file_path or not Path(job.file_path).is_file():
+        raise DomainError("print_not_ready", kind="conflict")
+    return send_file(job.file_path, mimetype=PDF, as_attachment=True, download_name=_name(job))
+
+
+def _print_now(event, registrations, request: dict, status: int) -> Response:
+    """Log the printing and answer with the PDF."""
+    session = db_session()
+    job = printing_tasks.record_printing(session, context(), event, registrations, request, _who())
+    pdf = printing.render(printing_tasks.badges(context(), registrations), request["layout"])
+    session.commit()
+    response = Response(pdf, status=status, mimetype=PDF)
+    response.headers["Content-Disposition"] = f'inline; filename="{_name(job)}"'
+    response.headers["X-Print-Job"] = str(job.id)
+    return response
+
+
+def _queue(event, registrations, request: dict):
+    """Log the printing as queued, commit, then hand it to the worker."""
+    session = db_session()
+    job = printing_tasks.record_printing(session, context(), event, registrations, request, _who())
+    printing_tasks.queue(job)
+    session.commit()
+    try:
+        enqueue(job.id)
+    except Exception:  # the broker is down: say so now rather than leave it queued forever
+        current_app.logger.warning("could not queue print job %s", job.id, exc_info=True)
+        job.status, job.error = FAILED, "queue_unavailable"
+        session.commit()
+        raise DomainError("print_queue_unavailable", kind="unavailable") from None
+    return job, 202
+
+
+def enqueue(job_id: int) -> None:
+    """Send the render task to the broker, failing fast if it is down."""
+    celery = current_app.extensions["celery"]
+    celery.send_task(printing_tasks.TASK_NAME, args=[job_id], retry=False)
+
+
+def _managed_event(ref):
+    event = operations.get_event(db_session(), ref)
+    require_event_scope(current_identity(), event.id)
+    return event
+
+
+def _managed_job(job_id: int) -> PrintJob:
+    job = db_session().get(PrintJob, job_id)
+    if job is None:
+        raise DomainError("print_not_found", kind="not_found")
+    require_event_scope(current_identity(), job.event_id)
+    return job
+
+
+def _who() -> str:
+    return current_identity().subject
+
+
+def _name(job: PrintJob) -> str:
+    return f"badges-{job.id}-{job.layout}.pdf"
