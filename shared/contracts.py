@@ -15,6 +15,13 @@ DELEGATE_TOPICS = (
 NOTIFICATIONS_DELEGATE_EVENT = "notifications.handle_delegate_event"
 CHECKIN_ROSTER_EVENT = "checkin.apply_roster_event"
 DELEGATE_EVENT_CONSUMERS = (NOTIFICATIONS_DELEGATE_EVENT, CHECKIN_ROSTER_EVENT)
+# A revoked bearer token must stop working in every service, not only where it was issued.
+TOKEN_REVOKED = "token.revoked"
+TOKEN_REVOCATION_CONSUMERS = ("notifications.revoke_token", "checkin.revoke_token")
+CONSUMERS_BY_TOPIC = {
+    **dict.fromkeys(DELEGATE_TOPICS, DELEGATE_EVENT_CONSUMERS),
+    TOKEN_REVOKED: TOKEN_REVOCATION_CONSUMERS,
+}
 
 
 class _Strict(Schema):
@@ -84,3 +91,13 @@ class DelegateEventSchema(_Strict):
     badge_token = fields.String(required=True)
     self_service_url = fields.String(required=True)
     reason = fields.String(load_default=None, allow_none=True)
+
+
+class TokenRevokedSchema(_Strict):
+    """A bearer token revoked in registration (`token.revoked`), for every service to refuse."""
+
+    schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    topic = fields.String(required=True, validate=validate.Equal(TOKEN_REVOKED))
+    message_id = fields.String(required=True)
+    token_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    revoked_at = fields.DateTime(required=True)

@@ -9,10 +9,12 @@ from flask import Flask
 from services.checkin import api, views
 from services.checkin.config import CheckinConfig
 from services.checkin.messages import MESSAGES
+from services.checkin.models import RevokedToken
 from services.checkin.operations import device_revoked
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker, migrate
 from shared.i18n import Catalog
+from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,8 +42,11 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
 
 
 def _revoked(factory, token_id: str) -> bool:
+    """A revoked door device, or a bearer token revoked in registration."""
     with factory() as session:
-        return device_revoked(session, token_id)
+        if device_revoked(session, token_id):
+            return True
+    return is_revoked(factory, RevokedToken, token_id)
 
 
 def _register_cli(app: Flask, factory) -> None:

@@ -10,9 +10,11 @@ from services.notifications import api, webhooks
 from services.notifications.config import NotificationsConfig
 from services.notifications.dispatch import Dispatcher
 from services.notifications.messages import MESSAGES
+from services.notifications.models import RevokedToken
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
+from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,6 +32,7 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))
     app.extensions["notifications"] = Dispatcher(config)
+    app.config["TOKEN_REVOKED"] = lambda token_id: is_revoked(factory, RevokedToken, token_id)
     init_web(app, CATALOG, factory)
     init_celery(app, "notifications", config.redis_url)
     HudoorApi(app).register_blueprint(api.blp)

@@ -11,9 +11,10 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from services.notifications import domain, operations
-from services.notifications.models import FINAL, Delivery
-from shared.contracts import DelegateEventSchema
+from services.notifications.models import FINAL, Delivery, RevokedToken
+from shared.contracts import DelegateEventSchema, TokenRevokedSchema
 from shared.db import utcnow
+from shared.revocations import record_revocation
 from shared.web import db_session
 
 log = logging.getLogger(__name__)
@@ -110,3 +111,20 @@ def send_reminders() -> int:
     ids = operations.due_reminders(db_session(), utcnow())
     queue_sends(ids)
     return len(ids)
+
+
+@shared_task(
+    name="notifications.revoke_token",
+    autoretry_for=(DBAPIError,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def revoke_token(payload: dict) -> bool:
+    """Refuse a bearer token revoked in registration from now on."""
+    try:
+        event = TokenRevokedSchema().load(payload)
+    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
+        log.error("rejected token revocation: %s", error.messages)
+        return False
+    record_revocation(db_session(), RevokedToken, event["token_id"], event["revoked_at"])
+    return True

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.registration.models import ApiToken
+from services.registration.models import ApiToken, OutboxMessage
+from shared.contracts import SCHEMA_VERSION, TOKEN_REVOKED
 from shared.db import utcnow
 from shared.identity import issue_api_token, new_token_id
 
@@ -27,9 +30,33 @@ def revoke_api_token(session: Session, token_id: str) -> bool:
     record = session.get(ApiToken, token_id)
     if record is None:
         return False
-    record.revoked_at = record.revoked_at or utcnow()
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        _announce_revocation(session, token_id, record.revoked_at)
     session.flush()
     return True
+
+
+def _announce_revocation(session: Session, token_id: str, revoked_at) -> None:
+    """Tell the other services through the outbox, in the same transaction."""
+    message_id = uuid.uuid4().hex
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "topic": TOKEN_REVOKED,
+        "message_id": message_id,
+        "token_id": token_id,
+        "revoked_at": revoked_at.isoformat(),
+    }
+    session.add(
+        OutboxMessage(
+            message_id=message_id,
+            topic=TOKEN_REVOKED,
+            badge_id=0,
+            payload=payload,
+            created_at=revoked_at,
+            attempts=0,
+        )
+    )
 
 
 def token_revoked(factory: sessionmaker[Session], token_id: str) -> bool:

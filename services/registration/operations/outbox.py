@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.registration.models import OutboxMessage
-from shared.contracts import DELEGATE_EVENT_CONSUMERS
+from shared.contracts import CONSUMERS_BY_TOPIC
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def publish(session: Session, messages: list[OutboxMessage], send: Send) -> int:
     for message in messages:
         message.attempts += 1
         try:
-            for consumer in DELEGATE_EVENT_CONSUMERS:
+            for consumer in CONSUMERS_BY_TOPIC[message.topic]:
                 send(consumer, message.payload, f"{message.message_id}:{consumer}")
         except Exception as error:  # the broker's errors vary by transport; all mean "later"
             log.warning(

@@ -116,3 +116,30 @@ def test_registration_reaches_the_door_roster_through_the_worker(system):
     answer = system.checkin.post("/api/v1/scans", json=body, headers=headers).get_json()
     assert lists and answer["status"] == "ok"
     assert answer["badge"]["full_name_ar"] == "مشاركة 7"
+
+
+def test_a_token_revoked_in_registration_is_refused_by_every_service(system, registration_db):
+    from services.registration.tokens import create_api_token, revoke_api_token
+    from shared.db import make_sessionmaker, transaction
+    from tests.services.notifications.system import SECRET
+
+    factory = make_sessionmaker(registration_db.engine)
+    with transaction(factory) as session:
+        token = create_api_token(session, SECRET, label="leaked", role="organizer")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert system.notifications.get("/api/v1/deliveries", headers=headers).status_code == 200
+    from shared.identity import verify_api_token
+
+    token_id = verify_api_token(SECRET, token, max_age=60).token_id
+    with transaction(factory) as session:
+        assert revoke_api_token(session, token_id)
+    wait_until(
+        lambda: system.notifications.get("/api/v1/deliveries", headers=headers).status_code == 401,
+        30,
+        message="notifications refuses the revoked token",
+    )
+    wait_until(
+        lambda: system.checkin.get("/api/v1/events/1/counts", headers=headers).status_code == 401,
+        30,
+        message="check-in refuses the revoked token",
+    )

@@ -1,0 +1,26 @@
+"""Bearer tokens: revocation is recorded and announced to the other services via the outbox."""
+
+from sqlalchemy import select
+
+from services.registration.models import OutboxMessage
+from services.registration.tokens import create_api_token, revoke_api_token, token_revoked
+from shared.contracts import TokenRevokedSchema
+from shared.identity import verify_api_token
+from tests.services.registration.conftest import SECRET
+
+
+def test_revoking_a_token_refuses_it_here_and_announces_it_once(session, session_factory):
+    token = create_api_token(session, SECRET, label="leaked", role="organizer")
+    token_id = verify_api_token(SECRET, token, max_age=60).token_id
+    assert not token_revoked(session_factory, token_id)
+    assert revoke_api_token(session, token_id) and revoke_api_token(session, token_id)
+    session.commit()
+    assert token_revoked(session_factory, token_id)
+    [message] = session.scalars(select(OutboxMessage)).all()
+    assert message.topic == "token.revoked"
+    assert TokenRevokedSchema().load(message.payload)["token_id"] == token_id
+
+
+def test_unknown_token_ids_are_refused_and_cannot_be_revoked(session, session_factory):
+    assert token_revoked(session_factory, "never-issued")
+    assert not revoke_api_token(session, "never-issued")
