@@ -8,11 +8,12 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from services.checkin import operations
-from services.checkin.models import EventInfo
+from services.checkin.models import Device, EventInfo
 from services.checkin.schemas import (
     CheckinListSchema,
     CheckinSchema,
     CountSchema,
+    DeviceMeSchema,
     DeviceRequestSchema,
     DeviceSchema,
     ManualCheckinSchema,
@@ -167,6 +168,17 @@ def _enrolment(device, token: str) -> dict:
 def revoke_device(device_id):
     """Revoke a door device: its token stops working at once."""
     return operations.revoke_device(db_session(), device_id, _actor(), _scope())
+
+
+@blp.route("/devices/me")
+@blp.response(200, DeviceMeSchema)
+@allow("device")
+def device_me():
+    """The calling device: its event, gate and name (the scanner page starts from this)."""
+    device = db_session().get(Device, current_identity().token_id)
+    if device is None:
+        raise DomainError("device_not_found", kind="not_found")
+    return device
 
 
 @blp.route("/badge-keys")

@@ -65,6 +65,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Recorded offline, confirmed later",
         "سُجّل دون اتصال، ويُؤكَّد لاحقاً",
     ),
+    "scanner.badge_number": ("Badge no. {id}", "الشارة رقم {id}"),
     "scanner.confirmed_later": ("Confirmed after the network returned", "أُكّد بعد عودة الاتصال"),
     "scanner.goodbye": ("Goodbye", "مع السلامة"),
     "scanner.first_checkin": (

@@ -133,6 +133,15 @@ class DeviceSchema(Schema):
     enrol_qr_png = fields.String(metadata={"description": "data: URL of a QR of enrol_url"})
 
 
+class DeviceMeSchema(Schema):
+    """The calling door device, as its scanner page needs it (no token)."""
+
+    id = fields.String()
+    event_id = fields.Integer()
+    gate = fields.String()
+    name = fields.String()
+
+
 class CountSchema(Schema):
     list_id = fields.Integer()
     gate = fields.String()
