@@ -8,6 +8,7 @@ from flask import current_app, g, request
 
 from shared.identity import Identity, InvalidCredential, verify_api_token
 from shared.problems import DomainError
+from shared.web import db_session
 
 PUBLIC = "public"
 API_TOKEN_MAX_AGE = 90 * 86400
@@ -56,6 +57,7 @@ def _identity_from_header(header: str) -> Identity | None:
     except InvalidCredential:
         raise DomainError("unauthorized", kind="unauthorized") from None
     is_revoked = current_app.config.get("TOKEN_REVOKED")
-    if is_revoked is not None and is_revoked(identity.token_id):
+    # The request's own session: on SQLite a second connection would wait on this request's lock.
+    if is_revoked is not None and is_revoked(db_session(), identity.token_id):
         raise DomainError("unauthorized", kind="unauthorized")
     return identity

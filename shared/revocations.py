@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 
 def record_revocation(session: Session, model, token_id: str, revoked_at: datetime) -> None:
@@ -18,7 +18,6 @@ def record_revocation(session: Session, model, token_id: str, revoked_at: dateti
             session.rollback()
 
 
-def is_revoked(factory: sessionmaker[Session], model, token_id: str) -> bool:
+def is_revoked(session: Session, model, token_id: str) -> bool:
     """Tell whether a token id was revoked in registration."""
-    with factory() as session:
-        return session.get(model, token_id) is not None
+    return session.get(model, token_id) is not None

@@ -32,7 +32,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))
     app.extensions["checkin_config"] = config
-    app.config["TOKEN_REVOKED"] = lambda token_id: _revoked(factory, token_id)
+    app.config["TOKEN_REVOKED"] = _revoked
     init_web(app, CATALOG, factory)
     init_celery(app, "checkin", config.redis_url)
     HudoorApi(app).register_blueprint(api.blp)
@@ -41,12 +41,9 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     return app
 
 
-def _revoked(factory, token_id: str) -> bool:
+def _revoked(session, token_id: str) -> bool:
     """A revoked door device, or a bearer token revoked in registration."""
-    with factory() as session:
-        if device_revoked(session, token_id):
-            return True
-    return is_revoked(factory, RevokedToken, token_id)
+    return device_revoked(session, token_id) or is_revoked(session, RevokedToken, token_id)
 
 
 def _register_cli(app: Flask, factory) -> None:

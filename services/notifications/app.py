@@ -32,7 +32,9 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))
     app.extensions["notifications"] = Dispatcher(config)
-    app.config["TOKEN_REVOKED"] = lambda token_id: is_revoked(factory, RevokedToken, token_id)
+    app.config["TOKEN_REVOKED"] = lambda session, token_id: is_revoked(
+        session, RevokedToken, token_id
+    )
     init_web(app, CATALOG, factory)
     init_celery(app, "notifications", config.redis_url)
     HudoorApi(app).register_blueprint(api.blp)

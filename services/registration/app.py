@@ -42,7 +42,7 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
     app.extensions["registration_context"] = Context(
         config.keyring, config.secret_key, config.public_base_url
     )
-    app.config["TOKEN_REVOKED"] = lambda token_id: token_revoked(factory, token_id)
+    app.config["TOKEN_REVOKED"] = token_revoked
     init_web(app, CATALOG, factory)
     init_celery(app, "registration", config.redis_url)
     _publish_outbox_after_commit(app, factory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.registration.models import ApiToken, OutboxMessage
 from shared.contracts import SCHEMA_VERSION, TOKEN_REVOKED
@@ -59,8 +59,7 @@ def _announce_revocation(session: Session, token_id: str, revoked_at) -> None:
     )
 
 
-def token_revoked(factory: sessionmaker[Session], token_id: str) -> bool:
+def token_revoked(session: Session, token_id: str) -> bool:
     """Tell whether a token id is unknown or revoked (unknown ids are refused too)."""
-    with factory() as session:
-        record = session.get(ApiToken, token_id)
-        return record is None or record.revoked_at is not None
+    record = session.get(ApiToken, token_id)
+    return record is None or record.revoked_at is not None
