@@ -113,10 +113,15 @@ def test_manual_check_in_and_undo_with_a_reason(client, device, roster, today_li
     )
     assert answer.get_json()["status"] == "ok"
     checkin_id = roster.scalar(select(Checkin.id))
-    missing = client.post(f"/api/v1/checkins/{checkin_id}/undo", json={}, headers=headers)
+    refused = client.post(
+        f"/api/v1/checkins/{checkin_id}/undo", json={"reason": "door"}, headers=headers
+    )
+    assert refused.status_code == 403  # a lost door phone cannot rewrite attendance
+    organizer = bearer("organizer")
+    missing = client.post(f"/api/v1/checkins/{checkin_id}/undo", json={}, headers=organizer)
     assert missing.status_code == 422
     undone = client.post(
-        f"/api/v1/checkins/{checkin_id}/undo", json={"reason": "wrong person"}, headers=headers
+        f"/api/v1/checkins/{checkin_id}/undo", json={"reason": "wrong person"}, headers=organizer
     )
     assert undone.status_code == 200 and undone.get_json()["undo_reason"] == "wrong person"
 
@@ -124,8 +129,9 @@ def test_manual_check_in_and_undo_with_a_reason(client, device, roster, today_li
 def test_live_counts_per_list_and_gate(client, device, today_list):
     _, headers = device
     scan(client, headers, today_list.id, token(1))
-    scan(client, headers, today_list.id, token(2), gate="south")
-    scan(client, headers, today_list.id, token(2), gate="south", direction="exit")
+    south = bearer("organizer")  # organizers choose the gate; devices scan at their own
+    scan(client, south, today_list.id, token(2), gate="south")
+    scan(client, south, today_list.id, token(2), gate="south", direction="exit")
     counts = client.get(f"/api/v1/events/{EVENT_ID}/counts", headers=headers).get_json()
     by_gate = {c["gate"]: c for c in counts}
     assert by_gate["north"] == {
@@ -172,3 +178,9 @@ def test_bad_scans_name_the_field(client, device, body, field):
 def test_public_keys_are_served_for_offline_verification(client):
     document = client.get("/api/v1/badge-keys").get_json()
     assert document[0]["alg"] == "Ed25519" and "public_key" in document[0]
+
+
+def test_a_device_scans_at_the_gate_it_was_enrolled_for(client, device, today_list):
+    _, headers = device
+    answer = scan(client, headers, today_list.id, token(1), gate="VIP-gate").get_json()
+    assert answer["gate"] == "north"
