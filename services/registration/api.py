@@ -216,8 +216,8 @@ def read_registration(registration_id):
     return Presented(_managed_registration(registration_id), context())
 
 
-def _managed_registration(registration_id: int):
-    registration = operations.get_registration(db_session(), registration_id)
+def _managed_registration(registration_id: int, *, lock: bool = False):
+    registration = operations.get_registration(db_session(), registration_id, lock=lock)
     require_event_scope(current_identity(), registration.event_id)
     return registration
 
@@ -247,7 +247,7 @@ def badge_svg(registration_id):
 def cancel(data, registration_id):
     """Cancel a registration: its seat is freed and its badge revoked."""
     session = db_session()
-    registration = _managed_registration(registration_id)
+    registration = _managed_registration(registration_id, lock=True)
     operations.cancel_registration(session, context(), registration, (data or {}).get("reason"))
     session.commit()
     return Presented(registration, context())
@@ -260,7 +260,7 @@ def cancel(data, registration_id):
 def reissue(data, registration_id):
     """Reissue a badge: a new generation; the old QR is revoked."""
     session = db_session()
-    registration = _managed_registration(registration_id)
+    registration = _managed_registration(registration_id, lock=True)
     operations.reissue_badge(session, context(), registration, (data or {}).get("reason"))
     session.commit()
     return Presented(registration, context())

@@ -16,6 +16,8 @@ from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, translate
 
 pages = Blueprint("pages", __name__, template_folder="templates")
+# Pages behind a private link hold personal data: never cached by the browser or a proxy.
+PRIVATE = {"Cache-Control": "private, no-store"}
 _form_schema = RegistrationSchema()
 _contact_schema = ContactSchema()
 FORM_FIELDS = (
@@ -121,22 +123,28 @@ def _link_token(registration) -> str:
 def badge(token):
     """The delegate's private page: badge, contact correction, cancellation."""
     session = db_session()
-    registration = operations.resolve_delegate_link(session, context().secret_key, token)
+    registration = operations.resolve_delegate_link(
+        session, context().secret_key, token, lock=request.method == "POST"
+    )
     errors, notice = {}, None
     if request.method == "POST":
         errors, notice = _self_service_action(registration)
-    return render_template(
-        "badge.html",
-        registration=registration,
-        token=token,
-        errors=errors,
-        notice=notice,
-        badge_token=context().badge_token(registration),
-        active=registration.status == ACTIVE,
-        is_new=request.args.get("new") == "1",
-        qr_px=qr.QR_MIN_DISPLAY_PX,
-        categories=_category_names(registration),
-    ), 422 if errors else 200
+    return (
+        render_template(
+            "badge.html",
+            registration=registration,
+            token=token,
+            errors=errors,
+            notice=notice,
+            badge_token=context().badge_token(registration),
+            active=registration.status == ACTIVE,
+            is_new=request.args.get("new") == "1",
+            qr_px=qr.QR_MIN_DISPLAY_PX,
+            categories=_category_names(registration),
+        ),
+        422 if errors else 200,
+        PRIVATE,
+    )
 
 
 def _self_service_action(registration):
@@ -186,7 +194,7 @@ def badge_png(token):
     return Response(
         qr.qr_png(_active_badge_token(token)),
         mimetype="image/png",
-        headers={"Cache-Control": "private, no-store"},
+        headers=PRIVATE,
     )
 
 
@@ -197,5 +205,5 @@ def badge_svg(token):
     return Response(
         qr.qr_svg(_active_badge_token(token)),
         mimetype="image/svg+xml",
-        headers={"Cache-Control": "private, no-store"},
+        headers=PRIVATE,
     )

@@ -62,18 +62,21 @@ def register_delegate(
     return registration
 
 
-def get_registration(session: Session, registration_id: int) -> Registration:
-    """Find a registration by id (also its badge id)."""
-    registration = session.get(Registration, registration_id)
+def get_registration(session: Session, registration_id: int, *, lock: bool = False) -> Registration:
+    """Find a registration by id (also its badge id); `lock` before changing it."""
+    # Changes bump the version in Python: the row lock keeps two changes from sharing one.
+    registration = session.get(Registration, registration_id, with_for_update=lock)
     if registration is None:
         raise DomainError("registration_not_found", kind="not_found")
     return registration
 
 
-def resolve_delegate_link(session: Session, secret: str, token: str) -> Registration:
-    """Return the registration of a valid, unrevoked self-service link."""
+def resolve_delegate_link(
+    session: Session, secret: str, token: str, *, lock: bool = False
+) -> Registration:
+    """Return the registration of a valid, unrevoked self-service link; `lock` to change it."""
     registration_id, nonce = _link_parts(secret, "delegate", token)
-    registration = session.get(Registration, registration_id)
+    registration = session.get(Registration, registration_id, with_for_update=lock)
     if registration is None or registration.link_nonce != nonce:
         raise DomainError("link_invalid", kind="not_found")
     return registration
@@ -128,6 +131,8 @@ def reissue_badge(
     """Issue a new badge generation; the old QR stops being valid."""
     _require_active(registration)
     registration.badge_generation += 1
+    # A lost badge may travel with its confirmation: the old private link goes too.
+    registration.link_nonce = new_nonce()
     _touch(registration, ctx.clock())
     session.flush()
     _record(session, ctx, "badge.reissued", registration, reason)

@@ -222,3 +222,14 @@ def test_quota_cannot_drop_below_registrations(session, ctx, demo_event):
     with pytest.raises(DomainError) as caught:
         operations.update_agency(session, agency, {"quota": 0})
     assert caught.value.code == "quota_below_registered"
+
+
+def test_reissue_also_replaces_the_private_link(session, ctx, demo_event):
+    registration = register(session, ctx, demo_event, delegate())
+    old_link = ctx.delegate_link(registration).rsplit("/", 1)[-1]
+    operations.reissue_badge(session, ctx, registration, "lost with its confirmation")
+    session.commit()
+    with pytest.raises(DomainError):
+        operations.resolve_delegate_link(session, ctx.secret_key, old_link)
+    new_link = ctx.delegate_link(registration).rsplit("/", 1)[-1]
+    assert operations.resolve_delegate_link(session, ctx.secret_key, new_link) is registration
