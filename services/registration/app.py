@@ -92,6 +92,7 @@ def _install_blueprints(app: Flask) -> None:
     csrf.exempt(api.blp)
     rest.register_blueprint(printing_api.blp)
     csrf.exempt(printing_api.blp)
+    app.register_blueprint(printing_api.pages)
     app.register_blueprint(views.pages)
     app.register_error_handler(CSRFError, _csrf_failed)
 

@@ -178,4 +178,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Badges could not be queued for printing; try again shortly.",
         "تعذّر إرسال الشارات إلى الطباعة؛ حاول مجدداً بعد قليل.",
     ),
+    "too_many_to_print": (
+        "More than {limit} badges: ask the organizers to print them.",
+        "أكثر من {limit} شارة: اطلب من المنظمين طباعتها.",
+    ),
+    "print.title": ("Print badges", "طباعة الشارات"),
+    "print.count": ("Active badges of this agency: {count}", "الشارات الفعّالة لهذه الجهة: {count}"),
+    "print.layout": ("Layout", "التخطيط"),
+    "print.submit": ("Download the PDF", "تنزيل ملف PDF"),
+    "layout.a6": ("A6 badges, one per page", "شارات A6، شارة في كل صفحة"),
+    "layout.card": ("Cards 86×54 mm, one per page", "بطاقات 86×54 ملم، بطاقة في كل صفحة"),
+    "layout.a4-a6": ("A4 sheets of 4 A6 badges", "أوراق A4 تضم 4 شارات A6"),
+    "layout.a4-cards": ("A4 sheets of 10 cards", "أوراق A4 تضم 10 بطاقات"),
 }

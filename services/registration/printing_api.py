@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, current_app, send_file
+from flask import Blueprint as PageBlueprint
+from flask import Response, current_app, render_template, request, send_file
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -12,7 +13,7 @@ from services.registration import operations, printing, printing_tasks
 from services.registration.api import MANAGE, context
 from services.registration.print_models import DONE, FAILED, PrintJob
 from services.registration.schemas import CODE, StrictSchema, Text
-from shared.access import allow, current_identity, require_event_scope
+from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.problems import DomainError
 from shared.web import db_session
 
@@ -103,8 +104,8 @@ def badge_pdf(args, registration_id):
     require_event_scope(current_identity(), registration.event_id)
     if registration.status != "active":
         raise DomainError("registration_cancelled", kind="conflict")
-    request = {"selection": {"ids": [registration.id]}, "layout": args["layout"]}
-    return _print_now(registration.event, [registration], request, 200)
+    order = {"selection": {"ids": [registration.id]}, "layout": args["layout"]}
+    return _print_now(registration.event, [registration], order, 200)
 
 
 @blp.route("/events/<ref>/badge-prints", methods=["POST"])
@@ -155,11 +156,12 @@ def print_file(job_id):
     return send_file(job.file_path, mimetype=PDF, as_attachment=True, download_name=_name(job))
 
 
-def _print_now(event, registrations, request: dict, status: int) -> Response:
+def _print_now(event, registrations, order: dict, status: int, who=None) -> Response:
     """Log the printing and answer with the PDF."""
     session = db_session()
-    job = printing_tasks.record_printing(session, context(), event, registrations, request, _who())
-    pdf = printing.render(printing_tasks.badges(context(), registrations), request["layout"])
+    who = who or _who()
+    job = printing_tasks.record_printing(session, context(), event, registrations, order, who)
+    pdf = printing.render(printing_tasks.badges(context(), registrations), order["layout"])
     session.commit()
     response = Response(pdf, status=status, mimetype=PDF)
     response.headers["Content-Disposition"] = f'inline; filename="{_name(job)}"'
@@ -167,10 +169,10 @@ def _print_now(event, registrations, request: dict, status: int) -> Response:
     return response
 
 
-def _queue(event, registrations, request: dict):
+def _queue(event, registrations, order: dict):
     """Log the printing as queued, commit, then hand it to the worker."""
     session = db_session()
-    job = printing_tasks.record_printing(session, context(), event, registrations, request, _who())
+    job = printing_tasks.record_printing(session, context(), event, registrations, order, _who())
     printing_tasks.queue(job)
     session.commit()
     try:
@@ -209,3 +211,44 @@ def _who() -> str:
 
 def _name(job: PrintJob) -> str:
     return f"badges-{job.id}-{job.layout}.pdf"
+
+
+# --- The focal point's page: their agency's badges, through their private agency link -------
+
+FOCAL_POINT_LIMIT = 200
+pages = PageBlueprint("printing_pages", __name__, template_folder="templates")
+
+
+@pages.route("/e/<slug>/register/<token>/badges")
+@allow(PUBLIC)
+def focal_point_page(slug, token):
+    """The focal point's "print badges" form for their agency."""
+    event, agency = _agency_of_link(slug, token)
+    count = len(printing_tasks.select_badges(db_session(), event, {"agency": agency.code}))
+    return render_template(
+        "print_badges.html", event=event, agency=agency, count=count, layouts=LAYOUTS
+    )
+
+
+@pages.route("/e/<slug>/register/<token>/badges.pdf")
+@allow(PUBLIC)
+def focal_point_pdf(slug, token):
+    """The agency's active badges as one PDF; the printing is logged against the link."""
+    event, agency = _agency_of_link(slug, token)
+    layout = request.args.get("layout", "a4-cards")
+    if layout not in LAYOUTS:
+        raise DomainError("bad_request", kind="bad_request")
+    selection = {"agency": agency.code}
+    registrations = printing_tasks.select_badges(db_session(), event, selection)
+    if not registrations:
+        raise DomainError("nothing_to_print", kind="conflict")
+    if len(registrations) > FOCAL_POINT_LIMIT:
+        raise DomainError("too_many_to_print", kind="conflict", limit=FOCAL_POINT_LIMIT)
+    order = {"selection": selection, "layout": layout}
+    return _print_now(event, registrations, order, 200, f"focal point link ({agency.code})")
+
+
+def _agency_of_link(slug: str, token: str):
+    session = db_session()
+    event = operations.get_event(session, slug)
+    return event, operations.resolve_agency_link(session, context().secret_key, event, token)

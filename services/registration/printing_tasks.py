@@ -59,18 +59,18 @@ def _refuse_missing(ids: list[int] | None, found: list[Registration]) -> None:
 
 
 def record_printing(
-    session: Session, ctx: Context, event: Event, registrations, request: dict, created_by: str
+    session: Session, ctx: Context, event: Event, registrations, order: dict, created_by: str
 ) -> PrintJob:
     """Log a printing (reissuing each badge first for a reprint); done unless queued later."""
-    reason = (request.get("reprint") or {}).get("reason")
-    if request.get("reprint") is not None:
+    reason = (order.get("reprint") or {}).get("reason")
+    if order.get("reprint") is not None:
         for registration in registrations:
             operations.reissue_badge(session, ctx, registration, reason)
     now = ctx.clock()
     job = PrintJob(
         event_id=event.id,
-        layout=request["layout"],
-        selection=request["selection"],
+        layout=order["layout"],
+        selection=order["selection"],
         badge_ids=[r.id for r in registrations],
         reprint_reason=reason,
         status=DONE,

@@ -32,6 +32,7 @@ NAMES = {
     "arabic_only": ("زينب علي حسين", None),
     "diacritics": ("مُحَمَّد عَلِيّ", "Muhammad Ali"),
     "script": ("<script>alert(1)</script>", "<script>alert('x')</script>"),
+    "kurdish": ("ڕێبوار ئەحمەد", "Rebwar Ahmed"),
 }
 
 
@@ -323,6 +324,30 @@ def test_only_organizers_of_the_event_may_print(client, session, registered):
         assert badge.status_code == 403
         response = client.post(PRINTS, json={"selection": {"all": True}}, headers=headers)
         assert response.status_code == 403
+
+
+def test_a_focal_point_prints_their_agency_badges_through_their_link(
+    client, web, auth, session, ctx, demo_event
+):
+    from tests.services.registration.conftest import BASE_URL
+
+    ours = [register(session, ctx, demo_event, nth_delegate(n, agency="WLI")) for n in range(3)]
+    register(session, ctx, demo_event, nth_delegate(7, agency="IWED"))
+    session.commit()
+    link = client.get("/api/v1/events/wli-gbv-2023/agencies/WLI/link", headers=auth)
+    page = link.get_json()["url"].removeprefix(BASE_URL) + "/badges"
+    form = client.get(page + "?lang=en")
+    assert form.status_code == 200 and "Active badges of this agency: 3" in form.text
+    assert 'name="layout" value="a4-cards"' in form.text
+    response = client.get(page + ".pdf?layout=a4-a6")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert sorted(decoded(response.data)) == sorted(ctx.badge_token(r) for r in ours)
+    job = session.get(PrintJob, int(response.headers["X-Print-Job"]))
+    assert (job.created_by, job.selection) == ("focal point link (WLI)", {"agency": "WLI"})
+    assert web.get(page + ".pdf?layout=poster").status_code == 400
+    client.post("/api/v1/events/wli-gbv-2023/agencies/WLI/link/revoke", headers=auth)
+    assert web.get(page).status_code == 404
+    assert web.get(page + ".pdf").status_code == 404
 
 
 # --- Helpers ---------------------------------------------------------------------------------
