@@ -251,11 +251,19 @@ def fitting_lines(text: str, slot: Slot) -> tuple[float, list[str]]:
     size = slot.size
     while size > 1:
         lines = wrap(text, slot.style, size, slot.w - 0.5)
-        if lines and len(lines) <= slot.lines and len(lines) * _line_height(size) <= slot.h:
+        if lines and _fits(lines, slot, size):
             return size, lines
         # Below the slot's minimum only for text that fits nowhere else (one endless word).
         size = size - 0.5 if size > slot.min_size else size * 0.9
     return size, [text]
+
+
+def _fits(lines: list[str], slot: Slot, size: float) -> bool:
+    """Few enough lines, and each no wider than the slot when shaped whole."""
+    # Shaped whole, a mixed-script line can be wider than its words shaped one by one.
+    if len(lines) > slot.lines or len(lines) * _line_height(size) > slot.h:
+        return False
+    return all(text_width(line, slot.style) * size <= slot.w - 0.5 for line in lines)
 
 
 def _line_height(size: float) -> float:
