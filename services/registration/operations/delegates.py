@@ -65,10 +65,15 @@ def register_delegate(
 def get_registration(session: Session, registration_id: int, *, lock: bool = False) -> Registration:
     """Find a registration by id (also its badge id); `lock` before changing it."""
     # Changes bump the version in Python: the row lock keeps two changes from sharing one.
-    registration = session.get(Registration, registration_id, with_for_update=lock)
+    registration = session.get(Registration, registration_id, with_for_update=_row_lock(lock))
     if registration is None:
         raise DomainError("registration_not_found", kind="not_found")
     return registration
+
+
+def _row_lock(lock: bool) -> dict | bool:
+    """FOR UPDATE OF registrations: PostgreSQL refuses to lock the eager-loaded outer joins."""
+    return {"of": Registration.__table__} if lock else False
 
 
 def resolve_delegate_link(
@@ -76,7 +81,7 @@ def resolve_delegate_link(
 ) -> Registration:
     """Return the registration of a valid, unrevoked self-service link; `lock` to change it."""
     registration_id, nonce = _link_parts(secret, "delegate", token)
-    registration = session.get(Registration, registration_id, with_for_update=lock)
+    registration = session.get(Registration, registration_id, with_for_update=_row_lock(lock))
     if registration is None or registration.link_nonce != nonce:
         raise DomainError("link_invalid", kind="not_found")
     return registration
