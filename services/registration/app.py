@@ -78,8 +78,8 @@ def _relay_with(celery):
     """Return the publisher's relay: given rows, on one producer of the app's broker."""
 
     def relay(session, ids: list[int]) -> None:
-        with tasks.sender(celery) as send:
-            outbox.relay(session, send, ids=ids)
+        with tasks.sender(celery) as (send, flush):
+            outbox.relay(session, send, flush=flush, ids=ids)
 
     return relay
 

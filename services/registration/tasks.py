@@ -7,39 +7,50 @@ from contextlib import contextmanager
 
 from celery import Celery, shared_task
 from flask import current_app
+from kombu.exceptions import BatchPublishError
 
 from services.registration.operations import outbox
 from shared.web import db_session
 
 # Rows younger than this are left to the request that wrote them, which publishes after commit.
 SWEEP_AFTER_SECONDS = 5
+# A relay batch (every consumer of every pending row) goes to Redis in one pipeline.
+_PIPELINE_COMMANDS = 4 * outbox.PENDING_LIMIT
 
 
 @shared_task(name="registration.relay_outbox", ignore_result=True)
 def relay_outbox() -> int:
     """Publish outbox messages left behind (broker down, process killed after commit)."""
-    with sender(current_app.extensions["celery"]) as send:
-        return outbox.relay(db_session(), send, older_than=SWEEP_AFTER_SECONDS)
+    with sender(current_app.extensions["celery"]) as (send, flush):
+        return outbox.relay(db_session(), send, flush=flush, older_than=SWEEP_AFTER_SECONDS)
 
 
 @contextmanager
-def sender(celery: Celery) -> Iterator[outbox.Send]:
-    """Yield a send function on one producer of this app's broker, failing fast if it is down."""
+def sender(celery: Celery) -> Iterator[tuple[outbox.Send, outbox.Flush]]:
+    """Yield send and flush functions on one producer of this app's broker (failing fast)."""
     # The app is passed in: Celery's `current_app` is per thread, and in threads that did not
     # create the app (gunicorn's gthread pool, background publishers) it is Celery's default
     # app, which publishes to amqp://localhost instead of the configured broker.
     with celery.producer_or_acquire() as producer:
+        try:
+            # Buffered (one Redis pipeline per flush) where the transport supports it.
+            with producer.batch(max_size=_PIPELINE_COMMANDS) as batch:
+                yield _send_on(celery, producer), batch.flush
+        except BatchPublishError:
+            pass  # the failed flush was reported to the relay, which marked nothing published
 
-        def send(name: str, payload: dict, task_id: str) -> None:
-            # Short reprs: Celery would otherwise saferepr the whole payload into the headers.
-            celery.send_task(
-                name,
-                args=[payload],
-                task_id=task_id,
-                retry=False,
-                producer=producer,
-                argsrepr=f"[{payload.get('topic')} {payload.get('message_id')}]",
-                kwargsrepr="{}",
-            )
 
-        yield send
+def _send_on(celery: Celery, producer) -> outbox.Send:
+    def send(name: str, payload: dict, task_id: str) -> None:
+        # Short reprs: Celery would otherwise saferepr the whole payload into the headers.
+        celery.send_task(
+            name,
+            args=[payload],
+            task_id=task_id,
+            retry=False,
+            producer=producer,
+            argsrepr=f"[{payload.get('topic')} {payload.get('message_id')}]",
+            kwargsrepr="{}",
+        )
+
+    return send

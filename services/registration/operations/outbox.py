@@ -14,9 +14,15 @@ from shared.contracts import CONSUMERS_BY_TOPIC
 from shared.db import utcnow
 
 log = logging.getLogger(__name__)
-# send(task_name, payload, task_id) hands one message to the broker or raises.
+# send(task_name, payload, task_id) hands one message to the broker (or buffers it) or raises.
 Send = Callable[[str, dict, str], None]
+# flush() delivers what send() buffered, or raises.
+Flush = Callable[[], None]
 PENDING_LIMIT = 200
+
+
+def _nothing() -> None:
+    """The flush of a send that buffers nothing."""
 
 
 def pending(
@@ -36,28 +42,39 @@ def pending(
     return list(session.scalars(query))
 
 
-def publish(session: Session, messages: list[OutboxMessage], send: Send) -> int:
+def publish(
+    session: Session, messages: list[OutboxMessage], send: Send, flush: Flush = _nothing
+) -> int:
     """Send each message to every consumer, in order; stop at the first broker failure."""
-    published = 0
+    sent = []
     for message in messages:
         message.attempts += 1
         try:
             for consumer in CONSUMERS_BY_TOPIC[message.topic]:
                 send(consumer, message.payload, f"{message.message_id}:{consumer}")
         except Exception as error:  # the broker's errors vary by transport; all mean "later"
-            log.warning(
-                "outbox: broker refused message %s (%s); the sweep will retry",
-                message.message_id,
-                error,
-            )
+            _refused(message.message_id, error)
             break
-        message.published_at = utcnow()
-        published += 1
+        sent.append(message)
+    try:
+        flush()  # before anything is marked: a buffered message is not yet delivered
+    except Exception as error:
+        _refused(", ".join(m.message_id for m in sent), error)
+        sent = []  # delivery is uncertain: send them all again (consumers drop repeats)
+    now = utcnow()
+    for message in sent:
+        message.published_at = now
     session.commit()
-    return published
+    return len(sent)
 
 
-def relay(session: Session, send: Send, *, ids=None, older_than: float = 0) -> int:
+def _refused(message_ids: str, error: Exception) -> None:
+    log.warning("outbox: broker refused message %s (%s); the sweep will retry", message_ids, error)
+
+
+def relay(
+    session: Session, send: Send, *, flush: Flush = _nothing, ids=None, older_than: float = 0
+) -> int:
     """Publish pending messages (all, or the given ids) until none is left or the broker fails."""
     total = 0
     while True:
@@ -65,7 +82,7 @@ def relay(session: Session, send: Send, *, ids=None, older_than: float = 0) -> i
         if not batch:
             session.commit()
             return total
-        sent = publish(session, batch, send)
+        sent = publish(session, batch, send, flush)
         total += sent
         # Given ids were all fetched at once (up to the limit): another query would find none.
         if sent < len(batch) or (ids is not None and len(batch) < PENDING_LIMIT):
