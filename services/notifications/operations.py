@@ -33,7 +33,9 @@ def record_delegate_event(session: Session, payload: dict) -> list[int]:
             key = domain.delivery_key(payload["message_id"], kind, channel)
             ids.append(_log(session, key, payload, kind, channel, to)[0].id)
     session.commit()
-    return [i for i in ids if session.get(Delivery, i).status in (QUEUED, SENDING)]
+    pending = [i for i in ids if session.get(Delivery, i).status in (QUEUED, SENDING)]
+    session.rollback()  # end the read before the caller talks to the broker
+    return pending
 
 
 def _remember(session: Session, payload: dict) -> None:
@@ -105,8 +107,13 @@ def start_attempt(session: Session, delivery_id: int, stale_after: timedelta) ->
         .values(status=SENDING, attempts=Delivery.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    if claimed.rowcount == 0:
+        session.rollback()
+        return None
+    delivery = session.get(Delivery, delivery_id, populate_existing=True)
+    # Commit after reading it back: no transaction (on SQLite, no write lock) spans the send.
     session.commit()
-    return session.get(Delivery, delivery_id, populate_existing=True) if claimed.rowcount else None
+    return delivery
 
 
 def finish_attempt(session: Session, delivery: Delivery, provider_id: str | None) -> None:

@@ -61,6 +61,7 @@ def send_delivery(self, delivery_id: int) -> str:
     """Send one logged message once; retry transient failures with backoff and jitter."""
     session = db_session()
     current = session.get(Delivery, delivery_id)
+    session.rollback()  # a read only: hold no transaction while waiting for a rate-limit slot
     if current is None or current.status in FINAL:
         return "skipped"
     if current.channel == "sms" and not runtime().limiter.acquire(timeout=5):
