@@ -33,6 +33,9 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.registration --database both
+	$(PY) -m bench.notifications --broker both
+	$(PY) -m bench.checkin --database both
+	$(PY) -m bench.badges
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
