@@ -6,6 +6,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 # relay(session, ids) publishes those rows if still pending; it may raise.
 Relay = Callable[[Session, list[int]], object]
 BATCH = outbox.PENDING_LIMIT
+LINGER_SECONDS = 0.05
 
 
 class OutboxPublisher:
@@ -65,9 +67,11 @@ class OutboxPublisher:
     def _run(self) -> None:
         while True:
             batches = [self._queue.get()]
+            # A relay transaction costs about as much as three messages: wait for company.
+            deadline = time.monotonic() + LINGER_SECONDS
             while sum(map(len, batches)) < BATCH:
                 try:
-                    batches.append(self._queue.get_nowait())
+                    batches.append(self._queue.get(timeout=max(0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             self._relay_safely([i for batch in batches for i in batch])
