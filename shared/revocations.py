@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from shared.contracts import TokenRevokedSchema
+
+log = logging.getLogger(__name__)
 
 
 def record_revocation(session: Session, model, token_id: str, revoked_at: datetime) -> None:
@@ -16,6 +22,17 @@ def record_revocation(session: Session, model, token_id: str, revoked_at: dateti
             session.commit()
         except IntegrityError:  # a redelivered event raced us; it is recorded either way
             session.rollback()
+
+
+def apply_revocation_event(session: Session, model, payload: dict) -> bool:
+    """Validate a `token.revoked` event against the contract and record it."""
+    try:
+        event = TokenRevokedSchema().load(payload)
+    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
+        log.error("rejected token revocation: %s", error.messages)
+        return False
+    record_revocation(session, model, event["token_id"], event["revoked_at"])
+    return True
 
 
 def is_revoked(session: Session, model, token_id: str) -> bool:

@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError
 
 from services.checkin import operations
 from services.checkin.models import RevokedToken
-from shared.contracts import DelegateEventSchema, TokenRevokedSchema
-from shared.revocations import record_revocation
+from shared.contracts import DelegateEventSchema
+from shared.revocations import apply_revocation_event
 from shared.web import db_session
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,4 @@ def apply_roster_event(payload: dict) -> bool:
 )
 def revoke_token(payload: dict) -> bool:
     """Refuse a bearer token revoked in registration from now on."""
-    try:
-        event = TokenRevokedSchema().load(payload)
-    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
-        log.error("rejected token revocation: %s", error.messages)
-        return False
-    record_revocation(db_session(), RevokedToken, event["token_id"], event["revoked_at"])
-    return True
+    return apply_revocation_event(db_session(), RevokedToken, payload)

@@ -12,9 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from services.notifications import domain, operations
 from services.notifications.models import FINAL, Delivery, RevokedToken
-from shared.contracts import DelegateEventSchema, TokenRevokedSchema
+from shared.contracts import DelegateEventSchema
 from shared.db import utcnow
-from shared.revocations import record_revocation
+from shared.revocations import apply_revocation_event
 from shared.web import db_session
 
 log = logging.getLogger(__name__)
@@ -122,10 +122,4 @@ def send_reminders() -> int:
 )
 def revoke_token(payload: dict) -> bool:
     """Refuse a bearer token revoked in registration from now on."""
-    try:
-        event = TokenRevokedSchema().load(payload)
-    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
-        log.error("rejected token revocation: %s", error.messages)
-        return False
-    record_revocation(db_session(), RevokedToken, event["token_id"], event["revoked_at"])
-    return True
+    return apply_revocation_event(db_session(), RevokedToken, payload)
