@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 Relay = Callable[[Session, list[int]], object]
 BATCH = outbox.PENDING_LIMIT
 LINGER_SECONDS = 0.05
+EXIT_DRAIN_SECONDS = 3.0
 
 
 class OutboxPublisher:
@@ -63,6 +65,8 @@ class OutboxPublisher:
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
         self._thread.start()
+        # On a graceful exit, publish what is queued rather than leave it to the sweep.
+        atexit.register(self.drain, EXIT_DRAIN_SECONDS)
 
     def _run(self) -> None:
         while True:
