@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import hmac
 
 from flask import current_app, g, request
 
-from shared.identity import Identity, InvalidCredential, verify_api_token
+from shared.identity import Identity, InvalidCredential, verify_api_token, verify_session
 from shared.problems import DomainError
 from shared.web import db_session
 
 PUBLIC = "public"
 API_TOKEN_MAX_AGE = 90 * 86400
+SESSION_COOKIE = "hudoor_session"
+SESSION_MAX_AGE = 12 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def allow(*roles: str):
@@ -35,15 +39,24 @@ def allow(*roles: str):
 
 
 def current_identity() -> Identity | None:
-    """Return the verified bearer identity of this request, if any."""
+    """Return the verified identity of this request (bearer token or session cookie), if any."""
     if "identity" not in g:
         g.identity = _identity_from_header(request.headers.get("Authorization", ""))
+        if g.identity is None:
+            g.identity = _identity_from_cookie(request.cookies.get(SESSION_COOKIE))
     return g.identity
 
 
 def require_event_scope(identity: Identity | None, event_id: int) -> None:
     """Refuse an identity that is not scoped to the event."""
     if identity is not None and not identity.may_act_on(event_id):
+        raise DomainError("forbidden", kind="forbidden")
+
+
+def require_agency_scope(identity: Identity | None, event_id: int, agency_id: int) -> None:
+    """Refuse an identity that may not act on this event or this agency's delegation."""
+    require_event_scope(identity, event_id)
+    if identity is not None and not identity.may_act_for_agency(agency_id):
         raise DomainError("forbidden", kind="forbidden")
 
 
@@ -56,8 +69,38 @@ def _identity_from_header(header: str) -> Identity | None:
         identity = verify_api_token(current_app.config["SECRET_KEY"], token, API_TOKEN_MAX_AGE)
     except InvalidCredential:
         raise DomainError("unauthorized", kind="unauthorized") from None
+    return _unless_revoked(identity)
+
+
+def _identity_from_cookie(cookie: str | None) -> Identity | None:
+    """Verify a session cookie; an unsafe request must also echo the session's CSRF token."""
+    if not cookie:
+        return None
+    try:
+        identity = verify_session(current_app.config["SECRET_KEY"], cookie, SESSION_MAX_AGE)
+    except InvalidCredential:
+        return None  # a stale cookie is an anonymous visitor, who may log in again
+    identity = _unless_revoked(identity, quiet=True)
+    if identity is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get("X-CSRF-Token") or _form_csrf()
+        if not sent or not hmac.compare_digest(sent, identity.csrf or ""):
+            raise DomainError("csrf_failed", kind="forbidden")
+    return identity
+
+
+def _form_csrf() -> str | None:
+    """Read the CSRF field of a form post without touching a JSON body."""
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.get("csrf_token")
+    return None
+
+
+def _unless_revoked(identity: Identity, *, quiet: bool = False) -> Identity | None:
+    """Refuse a revoked token (or treat a revoked session as logged out when `quiet`)."""
     is_revoked = current_app.config.get("TOKEN_REVOKED")
     # The request's own session: on SQLite a second connection would wait on this request's lock.
     if is_revoked is not None and is_revoked(db_session(), identity.token_id):
+        if quiet:
+            return None
         raise DomainError("unauthorized", kind="unauthorized")
     return identity

@@ -28,10 +28,18 @@ class Identity:
     role: str
     events: tuple[int, ...] | None
     token_id: str
+    # A focal point acts for these agencies only; None means no agency restriction.
+    agencies: tuple[int, ...] | None = None
+    # Set on browser sessions: the token every unsafe request must echo (CSRF).
+    csrf: str | None = None
 
     def may_act_on(self, event_id: int) -> bool:
         """Tell whether this identity is scoped to `event_id`."""
         return self.events is None or event_id in self.events
+
+    def may_act_for_agency(self, agency_id: int) -> bool:
+        """Tell whether this identity may see or change `agency_id`'s delegation."""
+        return self.agencies is None or agency_id in self.agencies
 
 
 def new_token_id() -> str:
@@ -39,12 +47,39 @@ def new_token_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def issue_api_token(secret: str, *, subject: str, role: str, events=None, token_id: str) -> str:
-    """Sign a bearer token carrying role and event scope in its claims."""
+def issue_api_token(
+    secret: str, *, subject: str, role: str, events=None, token_id: str, agencies=None
+) -> str:
+    """Sign a bearer token carrying role, event and agency scope in its claims."""
+    claims = _claims(subject, role, events, token_id, agencies)
+    return API_TOKEN_PREFIX + URLSafeTimedSerializer(secret, salt="api-token").dumps(claims)
+
+
+def issue_session(
+    secret: str, *, subject: str, role: str, events=None, token_id: str, agencies=None
+) -> str:
+    """Sign a browser session cookie: the same claims as a token plus a CSRF secret."""
+    claims = _claims(subject, role, events, token_id, agencies) | {"csrf": secrets.token_hex(16)}
+    return URLSafeTimedSerializer(secret, salt="session").dumps(claims)
+
+
+def verify_session(secret: str, cookie: str, max_age: int) -> Identity:
+    """Verify a session cookie's signature and age and return its identity."""
+    if not isinstance(cookie, str) or len(cookie) > 2000:
+        raise InvalidCredential("malformed")
+    return _load(URLSafeTimedSerializer(secret, salt="session"), cookie, max_age)
+
+
+def _claims(subject, role, events, token_id, agencies) -> dict:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    claims = {"sub": subject, "role": role, "ev": list(events) if events else None, "jti": token_id}
-    return API_TOKEN_PREFIX + URLSafeTimedSerializer(secret, salt="api-token").dumps(claims)
+    return {
+        "sub": subject,
+        "role": role,
+        "ev": list(events) if events else None,
+        "ag": list(agencies) if agencies is not None else None,
+        "jti": token_id,
+    }
 
 
 def verify_api_token(secret: str, token: str, max_age: int) -> Identity:
@@ -52,8 +87,12 @@ def verify_api_token(secret: str, token: str, max_age: int) -> Identity:
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 2000:
         raise InvalidCredential("malformed")
     serializer = URLSafeTimedSerializer(secret, salt="api-token")
+    return _load(serializer, token.removeprefix(API_TOKEN_PREFIX), max_age)
+
+
+def _load(serializer: URLSafeTimedSerializer, text: str, max_age: int) -> Identity:
     try:
-        claims = serializer.loads(token.removeprefix(API_TOKEN_PREFIX), max_age=max_age)
+        claims = serializer.loads(text, max_age=max_age)
     except SignatureExpired:
         raise InvalidCredential("expired") from None
     except BadSignature:
@@ -64,12 +103,16 @@ def verify_api_token(secret: str, token: str, max_age: int) -> Identity:
 def _identity_from_claims(claims) -> Identity:
     """Check the shape of signed claims and build the identity."""
     try:
-        events = claims["ev"]
+        events, agencies = claims["ev"], claims.get("ag")
+        if claims["role"] == "focal_point" and agencies is None:
+            agencies = []  # a focal point without agencies acts for none, never for all
         return Identity(
             subject=str(claims["sub"]),
             role=claims["role"] if claims["role"] in ROLES else "",
             events=tuple(int(e) for e in events) if events is not None else None,
             token_id=str(claims["jti"]),
+            agencies=tuple(int(a) for a in agencies) if agencies is not None else None,
+            csrf=claims.get("csrf"),
         )
     except (KeyError, TypeError, ValueError):
         raise InvalidCredential("malformed") from None

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from shared.identity import (
     InvalidCredential,
     issue_api_token,
+    issue_session,
     sign_link,
     verify_api_token,
     verify_link,
+    verify_session,
 )
 
 SECRET = "s" * 40
@@ -69,3 +71,32 @@ def test_link_for_one_purpose_does_not_open_another():
 def test_arbitrary_text_is_never_accepted_as_a_link(text):
     with pytest.raises(InvalidCredential):
         verify_link(SECRET, "delegate", text)
+
+
+def test_focal_point_token_carries_its_agencies():
+    identity = verify_api_token(SECRET, _token(role="focal_point", agencies=[7]), max_age=60)
+    assert identity.may_act_for_agency(7) and not identity.may_act_for_agency(8)
+
+
+def test_focal_point_token_without_agencies_acts_for_none():
+    identity = verify_api_token(SECRET, _token(role="focal_point"), max_age=60)
+    assert identity.agencies == () and not identity.may_act_for_agency(1)
+
+
+def test_organizer_token_acts_for_every_agency_of_its_events():
+    assert verify_api_token(SECRET, _token(), max_age=60).may_act_for_agency(42)
+
+
+def test_session_cookie_round_trips_claims_with_a_csrf_secret():
+    cookie = issue_session(SECRET, subject="a:1", role="viewer", events=[3], token_id="s1")
+    identity = verify_session(SECRET, cookie, max_age=60)
+    assert (identity.role, identity.events, identity.token_id) == ("viewer", (3,), "s1")
+    assert identity.csrf and len(identity.csrf) == 32
+
+
+def test_session_cookie_is_not_a_bearer_token_and_back():
+    cookie = issue_session(SECRET, subject="a:1", role="admin", token_id="s1")
+    with pytest.raises(InvalidCredential):
+        verify_api_token(SECRET, "hdr_" + cookie, max_age=60)
+    with pytest.raises(InvalidCredential):
+        verify_session(SECRET, _token().removeprefix("hdr_"), max_age=60)
