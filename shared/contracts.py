@@ -18,9 +18,14 @@ DELEGATE_EVENT_CONSUMERS = (NOTIFICATIONS_DELEGATE_EVENT, CHECKIN_ROSTER_EVENT)
 # A revoked bearer token must stop working in every service, not only where it was issued.
 TOKEN_REVOKED = "token.revoked"
 TOKEN_REVOCATION_CONSUMERS = ("notifications.revoke_token", "checkin.revoke_token")
+# Emails to accounts (password reset, focal-point invitation) travel like delegate messages.
+ACCOUNT_MESSAGE = "account.message"
+ACCOUNT_MESSAGE_KINDS = ("password_reset", "invitation")
+ACCOUNT_MESSAGE_CONSUMERS = ("notifications.handle_account_message",)
 CONSUMERS_BY_TOPIC = {
     **dict.fromkeys(DELEGATE_TOPICS, DELEGATE_EVENT_CONSUMERS),
     TOKEN_REVOKED: TOKEN_REVOCATION_CONSUMERS,
+    ACCOUNT_MESSAGE: ACCOUNT_MESSAGE_CONSUMERS,
 }
 
 
@@ -101,3 +106,29 @@ class TokenRevokedSchema(_Strict):
     message_id = fields.String(required=True)
     token_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     revoked_at = fields.DateTime(required=True)
+
+
+class NamesSchema(_Strict):
+    """A name in both languages."""
+
+    name_ar = fields.String(required=True)
+    name_en = fields.String(required=True)
+
+
+class AccountMessageSchema(_Strict):
+    """An email to an account holder (`account.message`): a reset or invitation link."""
+
+    schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    topic = fields.String(required=True, validate=validate.Equal(ACCOUNT_MESSAGE))
+    message_id = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ACCOUNT_MESSAGE_KINDS))
+    email = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True, validate=validate.OneOf(["ar", "en"]))
+    # The signed link; secret, so it is never shown in delivery listings.
+    link = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+    event_id = fields.Integer(load_default=None, allow_none=True)
+    event = fields.Nested(NamesSchema, load_default=None, allow_none=True)
+    agency = fields.Nested(NamesSchema, load_default=None, allow_none=True)
