@@ -191,6 +191,15 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     event_ids: Mapped[list | None] = mapped_column(JSON)
+    agency_ids: Mapped[list | None] = mapped_column(JSON)
+    # "api" (bearer token) or "session" (browser login); both are revoked the same way.
+    kind: Mapped[str] = mapped_column(String(8), default="api")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+# The other tables of this service share the metadata: importing the models imports them all.
+from services.registration import account_models, print_models  # noqa: E402, F401

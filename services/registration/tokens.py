@@ -1,26 +1,45 @@
-"""Bearer API tokens: issued signed, recorded so they can be listed and revoked."""
+"""Bearer API tokens and browser sessions: issued signed, recorded so they can be revoked."""
 
 from __future__ import annotations
 
-import uuid
-
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.registration.models import ApiToken, OutboxMessage
-from shared.contracts import SCHEMA_VERSION, TOKEN_REVOKED
+from services.registration.models import ApiToken
+from services.registration.operations.announcements import announce_revocation
 from shared.db import utcnow
-from shared.identity import issue_api_token, new_token_id
+from shared.identity import issue_api_token, issue_session, new_token_id
+
+API, SESSION = "api", "session"
 
 
 def create_api_token(
-    session: Session, secret: str, *, label: str, role: str, event_ids: list[int] | None = None
+    session: Session,
+    secret: str,
+    *,
+    label: str,
+    role: str,
+    event_ids: list[int] | None = None,
+    agency_ids: list[int] | None = None,
+    account_id: int | None = None,
+    kind: str = API,
 ) -> str:
-    """Issue a bearer token for `role` (scoped to `event_ids`, or all events) and record it."""
+    """Issue a bearer token (or a session cookie) for `role` in its scope and record it."""
     token_id = new_token_id()
-    token = issue_api_token(secret, subject=label, role=role, events=event_ids, token_id=token_id)
-    session.add(
-        ApiToken(id=token_id, label=label, role=role, event_ids=event_ids, created_at=utcnow())
+    issue = issue_session if kind == SESSION else issue_api_token
+    scope = {"events": event_ids, "agencies": agency_ids}
+    token = issue(secret, subject=label, role=role, token_id=token_id, **scope)
+    record = ApiToken(
+        id=token_id,
+        label=label,
+        role=role,
+        event_ids=event_ids,
+        agency_ids=agency_ids,
+        kind=kind,
+        account_id=account_id,
+        created_at=utcnow(),
     )
+    session.add(record)
     session.flush()
     return token
 
@@ -32,31 +51,22 @@ def revoke_api_token(session: Session, token_id: str) -> bool:
         return False
     if record.revoked_at is None:
         record.revoked_at = utcnow()
-        _announce_revocation(session, token_id, record.revoked_at)
+        announce_revocation(session, token_id, record.revoked_at)
     session.flush()
     return True
 
 
-def _announce_revocation(session: Session, token_id: str, revoked_at) -> None:
-    """Tell the other services through the outbox, in the same transaction."""
-    message_id = uuid.uuid4().hex
-    payload = {
-        "schema_version": SCHEMA_VERSION,
-        "topic": TOKEN_REVOKED,
-        "message_id": message_id,
-        "token_id": token_id,
-        "revoked_at": revoked_at.isoformat(),
-    }
-    session.add(
-        OutboxMessage(
-            message_id=message_id,
-            topic=TOKEN_REVOKED,
-            badge_id=0,
-            payload=payload,
-            created_at=revoked_at,
-            attempts=0,
-        )
+def revoke_account_credentials(session: Session, account_id: int) -> int:
+    """Revoke every live token and session of an account (password or role changed)."""
+    live = select(ApiToken.id).where(
+        ApiToken.account_id == account_id, ApiToken.revoked_at.is_(None)
     )
+    ids = list(session.scalars(live))
+    now = utcnow()
+    session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=now))
+    for token_id in ids:
+        announce_revocation(session, token_id, now)
+    return len(ids)
 
 
 def token_revoked(session: Session, token_id: str) -> bool:

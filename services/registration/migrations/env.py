@@ -2,8 +2,7 @@
 
 from alembic import context
 
-from services.registration import print_models  # noqa: F401  (the print log shares the metadata)
-from services.registration.models import Base
+from services.registration.models import Base  # imports every table of the service
 from shared.db import run_migrations
 
 run_migrations(context, Base.metadata)
