@@ -22,10 +22,14 @@ TOKEN_REVOCATION_CONSUMERS = ("notifications.revoke_token", "checkin.revoke_toke
 ACCOUNT_MESSAGE = "account.message"
 ACCOUNT_MESSAGE_KINDS = ("password_reset", "invitation")
 ACCOUNT_MESSAGE_CONSUMERS = ("notifications.handle_account_message",)
+# An event's set-up (days, agencies with quotas, categories) changed: check-in reports on it.
+EVENT_CHANGED = "event.changed"
+EVENT_CHANGE_CONSUMERS = ("checkin.apply_event_snapshot",)
 CONSUMERS_BY_TOPIC = {
     **dict.fromkeys(DELEGATE_TOPICS, DELEGATE_EVENT_CONSUMERS),
     TOKEN_REVOKED: TOKEN_REVOCATION_CONSUMERS,
     ACCOUNT_MESSAGE: ACCOUNT_MESSAGE_CONSUMERS,
+    EVENT_CHANGED: EVENT_CHANGE_CONSUMERS,
 }
 
 
@@ -132,3 +136,31 @@ class AccountMessageSchema(_Strict):
     event_id = fields.Integer(load_default=None, allow_none=True)
     event = fields.Nested(NamesSchema, load_default=None, allow_none=True)
     agency = fields.Nested(NamesSchema, load_default=None, allow_none=True)
+
+
+class AgencySnapshotSchema(_Strict):
+    """One agency of an event with what reports need: quota and sector."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name_ar = fields.String(required=True)
+    name_en = fields.String(required=True)
+    sector = fields.String(required=True)
+    governorate = fields.String(required=True, allow_none=True)
+    quota = fields.Integer(required=True, allow_none=True)
+
+
+class EventSnapshotSchema(_Strict):
+    """An event's whole set-up (`event.changed`): agencies and categories, even without delegates.
+
+    `sequence` grows with every change of the event; a consumer ignores an older snapshot.
+    """
+
+    schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    topic = fields.String(required=True, validate=validate.Equal(EVENT_CHANGED))
+    message_id = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    sequence = fields.Integer(required=True, validate=validate.Range(min=0))
+    event = fields.Nested(EventInfoSchema, required=True)
+    agencies = fields.List(fields.Nested(AgencySnapshotSchema), required=True)
+    categories = fields.List(fields.Nested(CategoryInfoSchema), required=True)
