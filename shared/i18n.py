@@ -42,6 +42,10 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
         "أرسل محتوى الطلب بصيغة application/json.",
     ),
     "payload_too_large": ("The request body is too large.", "حجم محتوى الطلب كبير جداً."),
+    "rate_limited": (
+        "Too many requests; try again in a little while.",
+        "طلبات كثيرة جداً؛ حاول مجدداً بعد قليل.",
+    ),
     "unauthorized": ("Authentication is required.", "يلزم تسجيل الدخول."),
     "forbidden": ("You are not allowed to do this.", "غير مسموح لك بهذا الإجراء."),
     "not_found": ("Not found.", "غير موجود."),

@@ -26,6 +26,7 @@ CODE_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    429: "rate_limited",
     503: "service_unavailable",
 }
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -120,14 +121,14 @@ def render_http_error(error: HTTPException):
     if status >= 500 and status != 503:
         return _internal_error(error)
     code = CODE_BY_STATUS.get(status, "bad_request")
-    headers = dict(error.get_headers(request.environ)[1:]) if status == 405 else {}
+    headers = dict(error.get_headers(request.environ)[1:]) if status in (405, 429) else {}
     headers.update(getattr(error, "data", {}).get("headers") or {})
     messages = getattr(error, "data", {}).get("messages")
     fields = _fields_from_webargs(messages) if messages else []
     if fields and fields[0].code == "invalid_json":
         code, fields = "invalid_json", []
     if not is_api_request():
-        return _error_page(status, code, {})
+        return (*_error_page(status, code, {}), headers)
     return problem_response(status, code, fields, headers)
 
 

@@ -104,6 +104,12 @@ def notifications_db(tmp_path_factory):
 
 # Celery keys of this run are prefixed, so runs sharing one Redis never see each other's tasks.
 os.environ.setdefault("CELERY_KEY_PREFIX", f"hudoor-test-{RUN_ID}:")
+# Rate limits of this run: keys of its own, and high enough for the suite's many registrations from
+# 127.0.0.1 (tests of the limits themselves build apps with low ones).
+os.environ.setdefault("RATE_LIMIT_KEY_PREFIX", f"hudoor-test-{RUN_ID}-limits")
+os.environ.setdefault("RATE_LIMIT_REGISTRATION", "100000/minute")
+os.environ.setdefault("RATE_LIMIT_LOGIN", "100000/minute")
+os.environ.setdefault("RATE_LIMIT_LOGIN_ACCOUNT", "100000/minute")
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared import config as env
 from shared.badge_tokens import public_keys_from_document
+from shared.limits import LimitSettings
 
 PUBLIC_KEYS_FILE = "badge-public-keys.json"
 
@@ -23,6 +24,8 @@ class CheckinConfig:
     secret_key: str
     default_language: str
     public_key_document: list
+    max_body_bytes: int = 64 * 1024
+    limits: LimitSettings = field(default_factory=LimitSettings.from_env)
 
     @property
     def public_keys(self) -> dict:
@@ -38,6 +41,8 @@ class CheckinConfig:
             secret_key=env.secret_key(environ),
             default_language=env.default_language(environ),
             public_key_document=_public_keys(environ),
+            max_body_bytes=env.env_int("MAX_BODY_BYTES", 64 * 1024, environ),
+            limits=LimitSettings.from_env(environ),
         )
 
 

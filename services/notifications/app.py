@@ -14,6 +14,7 @@ from services.notifications.models import RevokedToken
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
+from shared.limits import init_limits
 from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, init_web
 
@@ -27,6 +28,7 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
         DEFAULT_LANGUAGE=config.default_language,
         **api_settings("Hudoor notifications"),
     )
@@ -37,6 +39,7 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     )
     init_web(app, CATALOG, factory)
     init_celery(app, "notifications", config.redis_url)
+    init_limits(app, config.redis_url, config.limits)
     HudoorApi(app).register_blueprint(api.blp)
     app.register_blueprint(webhooks.webhooks)
     _register_cli(app, factory)

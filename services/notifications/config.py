@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared import config as env
+from shared.limits import LimitSettings
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class NotificationsConfig:
     mail_from: str
     sms_url: str | None
     sms_per_second: float
+    max_body_bytes: int = 64 * 1024
+    limits: LimitSettings = field(default_factory=LimitSettings.from_env)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotificationsConfig:
@@ -39,6 +42,8 @@ class NotificationsConfig:
             mail_from=env.env_str("MAIL_FROM", "Hudoor <no-reply@hudoor.invalid>", environ),
             sms_url=environ.get("SMS_URL", "").strip() or None,
             sms_per_second=_rate(environ),
+            max_body_bytes=env.env_int("MAX_BODY_BYTES", 64 * 1024, environ),
+            limits=LimitSettings.from_env(environ),
         )
 
 

@@ -20,6 +20,7 @@ from services.registration.schemas import (
 )
 from shared import qr
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.limits import limit_registration
 from shared.web import db_session
 
 MANAGE = ("admin", "organizer")
@@ -181,6 +182,7 @@ def create_category(data, ref):
 
 
 @blp.route("/events/<ref>/registrations", methods=["POST"])
+@limit_registration()  # before parsing: invalid bodies count too
 @blp.arguments(RegistrationSchema)
 @blp.response(201, RegistrationSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
@@ -208,7 +210,7 @@ def register(data, ref):
     return response
 
 
-@blp.route("/registrations/<int:registration_id>")
+@blp.route("/registrations/<int(max=2147483647):registration_id>")
 @blp.response(200, RegistrationSchema)
 @allow(*MANAGE)
 def read_registration(registration_id):
@@ -222,7 +224,7 @@ def _managed_registration(registration_id: int, *, lock: bool = False):
     return registration
 
 
-@blp.route("/registrations/<int:registration_id>/badge.png")
+@blp.route("/registrations/<int(max=2147483647):registration_id>/badge.png")
 @blp.doc(responses={"200": {"content": {"image/png": {}}}})
 @allow(*MANAGE)
 def badge_png(registration_id):
@@ -231,7 +233,7 @@ def badge_png(registration_id):
     return Response(qr.qr_png(token), mimetype="image/png")
 
 
-@blp.route("/registrations/<int:registration_id>/badge.svg")
+@blp.route("/registrations/<int(max=2147483647):registration_id>/badge.svg")
 @blp.doc(responses={"200": {"content": {"image/svg+xml": {}}}})
 @allow(*MANAGE)
 def badge_svg(registration_id):
@@ -240,7 +242,7 @@ def badge_svg(registration_id):
     return Response(qr.qr_svg(token), mimetype="image/svg+xml")
 
 
-@blp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
+@blp.route("/registrations/<int(max=2147483647):registration_id>/cancel", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
 @allow(*MANAGE)
@@ -253,7 +255,7 @@ def cancel(data, registration_id):
     return Presented(registration, context())
 
 
-@blp.route("/registrations/<int:registration_id>/reissue", methods=["POST"])
+@blp.route("/registrations/<int(max=2147483647):registration_id>/reissue", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
 @allow(*MANAGE)

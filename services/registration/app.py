@@ -17,6 +17,7 @@ from services.registration.tokens import token_revoked
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
+from shared.limits import init_limits
 from shared.problems import DomainError
 from shared.web import HudoorApi, api_settings, init_web, render_domain_error
 
@@ -45,6 +46,7 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
     app.config["TOKEN_REVOKED"] = token_revoked
     init_web(app, CATALOG, factory)
     init_celery(app, "registration", config.redis_url)
+    init_limits(app, config.redis_url, config.limits)
     _publish_outbox_after_commit(app, factory)
     _install_blueprints(app)
     cli.register(app, factory)

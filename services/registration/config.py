@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared import config as env
 from shared.badge_tokens import BadgeKeyring
+from shared.limits import LimitSettings
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class RegistrationConfig:
     public_base_url: str
     default_language: str
     max_body_bytes: int
+    limits: LimitSettings = field(default_factory=LimitSettings.from_env)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> RegistrationConfig:
@@ -34,6 +36,7 @@ class RegistrationConfig:
             public_base_url=env.public_base_url(environ),
             default_language=env.default_language(environ),
             max_body_bytes=env.env_int("MAX_BODY_BYTES", 64 * 1024, environ),
+            limits=LimitSettings.from_env(environ),
         )
 
 

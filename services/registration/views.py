@@ -12,6 +12,7 @@ from services.registration.models import ACTIVE, Agency, Category
 from services.registration.schemas import ContactSchema, RegistrationSchema
 from shared import qr
 from shared.access import PUBLIC, allow
+from shared.limits import limit_registration
 from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, translate
 
@@ -44,6 +45,7 @@ def home():
 
 @pages.route("/e/<slug>/register", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limit_registration()
 def register(slug):
     """The public registration form."""
     event = operations.get_event(db_session(), slug)
@@ -52,6 +54,7 @@ def register(slug):
 
 @pages.route("/e/<slug>/register/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limit_registration()
 def register_for_agency(slug, token):
     """An agency focal point's registration form: agency fixed, quota applies."""
     event = operations.get_event(db_session(), slug)

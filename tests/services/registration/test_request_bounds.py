@@ -1,0 +1,27 @@
+"""Hostile ids: a database-sized bound on every integer in a registration URL."""
+
+from __future__ import annotations
+
+import pytest
+
+HUGE = "9" * 20  # beyond any database integer: SQLite raised OverflowError (a 500) before
+
+PATHS = [
+    ("GET", f"/api/v1/registrations/{HUGE}"),
+    ("GET", f"/api/v1/registrations/{HUGE}/badge.png"),
+    ("GET", f"/api/v1/registrations/{HUGE}/badge.svg"),
+    ("GET", f"/api/v1/registrations/{HUGE}/badge.pdf"),
+    ("POST", f"/api/v1/registrations/{HUGE}/cancel"),
+    ("POST", f"/api/v1/registrations/{HUGE}/reissue"),
+    ("GET", f"/api/v1/badge-prints/{HUGE}"),
+    ("GET", f"/api/v1/badge-prints/{HUGE}/file"),
+    ("GET", "/api/v1/registrations/2147483648"),
+]
+
+
+@pytest.mark.parametrize("method, path", PATHS)
+def test_an_id_beyond_the_database_range_is_a_404_problem(web, auth, demo_event, method, path):
+    response = web.open(path, method=method, headers=auth, json={} if method == "POST" else None)
+    assert response.status_code == 404, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "not_found"
