@@ -18,24 +18,46 @@ SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# Endpoints Flask and flask-smorest add themselves: files, health check, API description.
+INFRASTRUCTURE = frozenset(
+    {"static", "hudoor.static", "healthz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+)
+
+
 def allow(*roles: str):
-    """Declare the roles allowed on a view (or PUBLIC) and enforce it on each call."""
+    """Declare the roles allowed on a view (or PUBLIC); `enforce_policy` checks it first."""
 
     def decorate(view):
         @functools.wraps(view)
         def guarded(*args, **kwargs):
-            if PUBLIC not in roles:
-                identity = current_identity()
-                if identity is None:
-                    raise DomainError("unauthorized", kind="unauthorized")
-                if identity.role not in roles:
-                    raise DomainError("forbidden", kind="forbidden")
+            _check(roles)  # again, should the view ever be called outside a request hook
             return view(*args, **kwargs)
 
         guarded.allowed_roles = frozenset(roles)
         return guarded
 
     return decorate
+
+
+def enforce_policy() -> None:
+    """Before parsing anything, refuse a caller the endpoint's policy does not allow."""
+    if request.endpoint is None or request.endpoint in INFRASTRUCTURE:
+        return  # routing answers 404/405 itself
+    view = current_app.view_functions.get(request.endpoint)
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        raise DomainError("forbidden", kind="forbidden")  # no declared policy: nobody
+    _check(roles)
+
+
+def _check(roles) -> None:
+    if PUBLIC in roles:
+        return
+    identity = current_identity()
+    if identity is None:
+        raise DomainError("unauthorized", kind="unauthorized")
+    if identity.role not in roles:
+        raise DomainError("forbidden", kind="forbidden")
 
 
 def current_identity() -> Identity | None:
@@ -82,17 +104,25 @@ def _identity_from_cookie(cookie: str | None) -> Identity | None:
         return None  # a stale cookie is an anonymous visitor, who may log in again
     identity = _unless_revoked(identity, quiet=True)
     if identity is not None and request.method not in SAFE_METHODS:
-        sent = request.headers.get("X-CSRF-Token") or _form_csrf()
-        if not sent or not hmac.compare_digest(sent, identity.csrf or ""):
-            raise DomainError("csrf_failed", kind="forbidden")
+        _require_csrf(identity)
     return identity
 
 
-def _form_csrf() -> str | None:
-    """Read the CSRF field of a form post without touching a JSON body."""
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return request.form.get("csrf_token")
-    return None
+def _require_csrf(identity: Identity) -> None:
+    """A cookie travels with forged requests too: an unsafe one must prove it came from us."""
+    header = request.headers.get("X-CSRF-Token")
+    forms = current_app.extensions.get("csrf")  # Flask-WTF, where the app has forms
+    if header is None and forms is not None and _is_form():
+        if not g.get("csrf_valid"):
+            forms.protect()  # raises CSRFError, rendered as csrf_failed
+        return
+    sent = header or (request.form.get("csrf_token") if _is_form() else None)
+    if not sent or not hmac.compare_digest(sent, identity.csrf or ""):
+        raise DomainError("csrf_failed", kind="forbidden")
+
+
+def _is_form() -> bool:
+    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _unless_revoked(identity: Identity, *, quiet: bool = False) -> Identity | None:

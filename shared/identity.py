@@ -76,7 +76,7 @@ def _claims(subject, role, events, token_id, agencies) -> dict:
     return {
         "sub": subject,
         "role": role,
-        "ev": list(events) if events else None,
+        "ev": list(events) if events is not None else None,  # [] is no event, None every one
         "ag": list(agencies) if agencies is not None else None,
         "jti": token_id,
     }

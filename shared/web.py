@@ -53,7 +53,11 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.json.ensure_ascii = False
     app.extensions["hudoor_sessions"] = factory
     app.register_blueprint(shared_blueprint)
+    # Imported here: the access module reads this module's request session.
+    from shared.access import enforce_policy
+
     app.before_request(_negotiate_language)
+    app.before_request(enforce_policy)
     app.before_request(_require_json_body)
     app.after_request(_security_headers)
     app.teardown_appcontext(_close_session)
@@ -180,9 +184,30 @@ def _negotiate_language():
     g.lang_explicit = explicit == g.lang
 
 
+def accepts_upload(max_bytes: int):
+    """Declare that an API view takes a multipart file upload of up to `max_bytes`, not JSON."""
+
+    def decorate(view):
+        view.upload_limit = max_bytes
+        return view
+
+    return decorate
+
+
+def _upload_limit() -> int | None:
+    """The upload limit declared by this request's view, if it takes uploads."""
+    from flask import current_app
+
+    return getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
+
+
 def _require_json_body():
-    """Refuse API bodies that are not JSON, before any parsing."""
+    """Refuse API bodies that are not JSON, before any parsing (uploads get their own limit)."""
     if not is_api_request() or request.method not in BODY_METHODS:
+        return None
+    limit = _upload_limit()
+    if limit is not None:
+        request.max_content_length = limit  # the view checks the media type itself
         return None
     if not request.content_length and not request.headers.get("Transfer-Encoding"):
         return None

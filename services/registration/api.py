@@ -19,11 +19,19 @@ from services.registration.schemas import (
     RegistrationSchema,
 )
 from shared import qr
-from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.access import (
+    PUBLIC,
+    allow,
+    current_identity,
+    require_agency_scope,
+    require_event_scope,
+)
 from shared.limits import limit_registration
 from shared.web import db_session
 
 MANAGE = ("admin", "organizer")
+# Organizers, and a focal point for the delegates of their own agencies.
+DELEGATION = (*MANAGE, "focal_point")
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Registration API")
 _registration_schema = RegistrationSchema()
 
@@ -212,7 +220,7 @@ def register(data, ref):
 
 @blp.route("/registrations/<int(max=2147483647):registration_id>")
 @blp.response(200, RegistrationSchema)
-@allow(*MANAGE)
+@allow(*DELEGATION)
 def read_registration(registration_id):
     """Read a registration with its badge."""
     return Presented(_managed_registration(registration_id), context())
@@ -220,13 +228,13 @@ def read_registration(registration_id):
 
 def _managed_registration(registration_id: int, *, lock: bool = False):
     registration = operations.get_registration(db_session(), registration_id, lock=lock)
-    require_event_scope(current_identity(), registration.event_id)
+    require_agency_scope(current_identity(), registration.event_id, registration.agency_id)
     return registration
 
 
 @blp.route("/registrations/<int(max=2147483647):registration_id>/badge.png")
 @blp.doc(responses={"200": {"content": {"image/png": {}}}})
-@allow(*MANAGE)
+@allow(*DELEGATION)
 def badge_png(registration_id):
     """The badge QR code as PNG."""
     token = context().badge_token(_managed_registration(registration_id))
@@ -235,7 +243,7 @@ def badge_png(registration_id):
 
 @blp.route("/registrations/<int(max=2147483647):registration_id>/badge.svg")
 @blp.doc(responses={"200": {"content": {"image/svg+xml": {}}}})
-@allow(*MANAGE)
+@allow(*DELEGATION)
 def badge_svg(registration_id):
     """The badge QR code as SVG."""
     token = context().badge_token(_managed_registration(registration_id))
@@ -245,7 +253,7 @@ def badge_svg(registration_id):
 @blp.route("/registrations/<int(max=2147483647):registration_id>/cancel", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
-@allow(*MANAGE)
+@allow(*DELEGATION)
 def cancel(data, registration_id):
     """Cancel a registration: its seat is freed and its badge revoked."""
     session = db_session()
@@ -258,7 +266,7 @@ def cancel(data, registration_id):
 @blp.route("/registrations/<int(max=2147483647):registration_id>/reissue", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
-@allow(*MANAGE)
+@allow(*DELEGATION)
 def reissue(data, registration_id):
     """Reissue a badge: a new generation; the old QR is revoked."""
     session = db_session()

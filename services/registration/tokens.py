@@ -28,7 +28,8 @@ def create_api_token(
     token_id = new_token_id()
     issue = issue_session if kind == SESSION else issue_api_token
     scope = {"events": event_ids, "agencies": agency_ids}
-    token = issue(secret, subject=label, role=role, token_id=token_id, **scope)
+    subject = f"account:{account_id}" if account_id is not None else label
+    token = issue(secret, subject=subject, role=role, token_id=token_id, **scope)
     record = ApiToken(
         id=token_id,
         label=label,

@@ -100,3 +100,7 @@ def test_session_cookie_is_not_a_bearer_token_and_back():
         verify_api_token(SECRET, "hdr_" + cookie, max_age=60)
     with pytest.raises(InvalidCredential):
         verify_session(SECRET, _token().removeprefix("hdr_"), max_age=60)
+
+
+def test_token_scoped_to_no_event_acts_on_none():
+    assert not verify_api_token(SECRET, _token(events=[]), max_age=60).may_act_on(1)

@@ -7,6 +7,7 @@ from services.registration.operations.delegates import (
     register_delegate,
     reissue_badge,
     resolve_delegate_link,
+    substitute_delegate,
     update_contact,
 )
 from services.registration.operations.events import (
@@ -37,6 +38,7 @@ __all__ = [
     "resolve_agency_link",
     "resolve_delegate_link",
     "revoke_agency_link",
+    "substitute_delegate",
     "update_agency",
     "update_contact",
 ]

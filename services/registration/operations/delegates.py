@@ -19,7 +19,7 @@ from services.registration.models import (
 )
 from services.registration.operations import statements
 from services.registration.operations.context import Context, new_nonce
-from services.registration.operations.events import agency_and_category
+from services.registration.operations.events import agency_and_category, category_by_code
 from services.registration.operations.events import link_parts as _link_parts
 from shared.contracts import DelegateEventSchema
 from shared.problems import DomainError
@@ -128,6 +128,41 @@ def cancel_registration(
     session.refresh(registration)
     _record(session, ctx, "delegate.cancelled", registration, reason)
     return registration
+
+
+def substitute_delegate(
+    session: Session,
+    ctx: Context,
+    registration: Registration,
+    data: dict,
+    *,
+    privileged: bool = False,
+) -> Registration:
+    """Give a delegate's seat to someone else: the old badge is revoked, the seat is kept."""
+    _require_active(registration)
+    category = registration.category
+    if data.get("category"):
+        category = category_by_code(session, registration.event, data["category"])
+        if category is None:
+            raise DomainError("unknown_category", field="category")
+        domain.check_category(category.self_registration, privileged)
+    domain.check_channel(data["channel"], data.get("email"), data.get("phone"))
+    _end_for_substitution(session, ctx, registration)
+    _refuse_duplicate(session, registration.event_id, data.get("email"), data.get("phone"))
+    successor = _new_registration(
+        registration.event, registration.agency, category, data, ctx.clock()
+    )
+    _flush_unique(session, successor)
+    _record(session, ctx, "delegate.registered", successor)
+    return successor
+
+
+def _end_for_substitution(session: Session, ctx: Context, registration: Registration) -> None:
+    """Cancel without freeing the seat: the successor takes it in the same transaction."""
+    registration.status, registration.cancelled_at = CANCELLED, ctx.clock()
+    _touch(registration, ctx.clock())
+    session.flush()
+    _record(session, ctx, "delegate.cancelled", registration, "substituted")
 
 
 def reissue_badge(

@@ -164,3 +164,41 @@ def row_count(session, model) -> int:
     from sqlalchemy import func, select
 
     return session.scalar(select(func.count()).select_from(model))
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+
+PASSWORD = "kahramana-1958-baghdad"
+
+
+@pytest.fixture
+def make_account(session, ctx):
+    """Create an account: `make_account("focal_point", agency="IWED")`, `make_account("admin")`."""
+    from services.registration.operations import accounts, get_agency, get_event
+
+    def make(role: str, *, email: str | None = None, event="wli-gbv-2023", agency=None):
+        scopes = []
+        if role != "admin":
+            found = get_event(session, event)
+            agency_id = get_agency(session, found, agency).id if agency else None
+            scopes = [(found.id, agency_id)]
+        data = {"email": email or f"{role}-{agency or 'all'}@example.org".lower(), "name": role}
+        data |= {"role": role, "password": PASSWORD}
+        account = accounts.create_account(session, ctx, data, scopes)
+        session.commit()
+        return account
+
+    return make
+
+
+@pytest.fixture
+def bearer(session, ctx):
+    """The Authorization header of a fresh API token of an account."""
+    from services.registration.operations import accounts
+
+    def header(account) -> dict:
+        _, token = accounts.issue_token(session, ctx, account, "test")
+        session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return header

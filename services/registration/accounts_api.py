@@ -1,0 +1,182 @@
+"""JSON API of accounts: tokens, password resets, accounts (admin) and focal-point invitations."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.registration import operations
+from services.registration.account_models import Account
+from services.registration.account_schemas import (
+    AccountSchema,
+    ApiTokenSchema,
+    InvitationSchema,
+    NewPasswordSchema,
+    PasswordResetRequestSchema,
+    TokenLabelSchema,
+    TokenRequestSchema,
+)
+from services.registration.operations import accounts, invitations
+from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.web import db_session
+
+ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
+MANAGE = ("admin", "organizer")
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts API")
+
+
+def context():
+    """Return the use-case context of the running app."""
+    return current_app.extensions["registration_context"]
+
+
+def me() -> Account:
+    """Return the account of the caller's session or token."""
+    return accounts.account_of(db_session(), current_identity().subject)
+
+
+@blp.route("/auth/tokens", methods=["POST"])
+@blp.arguments(TokenRequestSchema)
+@blp.response(201, ApiTokenSchema)
+@allow(PUBLIC)
+def create_token_with_password(data):
+    """Exchange an account's email and password for a bearer API token."""
+    session = db_session()
+    account = accounts.authenticate(session, data["email"], data["password"])
+    return _new_token(session, account, data["label"])
+
+
+def _new_token(session, account: Account, label: str) -> dict:
+    record, token = accounts.issue_token(session, context(), account, label)
+    session.commit()
+    fields = ("id", "label", "role", "created_at")
+    return {name: getattr(record, name) for name in fields} | {"token": token}
+
+
+@blp.route("/account")
+@blp.response(200, AccountSchema)
+@allow(*ACCOUNT_HOLDERS)
+def read_own_account():
+    """Read the caller's own account."""
+    return me()
+
+
+@blp.route("/account/tokens")
+@blp.response(200, ApiTokenSchema(many=True))
+@allow(*ACCOUNT_HOLDERS)
+def list_own_tokens():
+    """List the caller's live API tokens (never their secrets)."""
+    return accounts.account_tokens(db_session(), me())
+
+
+@blp.route("/account/tokens", methods=["POST"])
+@blp.arguments(TokenLabelSchema)
+@blp.response(201, ApiTokenSchema)
+@allow(*ACCOUNT_HOLDERS)
+def create_own_token(data):
+    """Create an API token for the caller's account; its secret is shown once."""
+    return _new_token(db_session(), me(), data["label"])
+
+
+@blp.route("/account/tokens/<token_id>/revoke", methods=["POST"])
+@blp.response(204)
+@allow(*ACCOUNT_HOLDERS)
+def revoke_own_token(token_id):
+    """Revoke one of the caller's API tokens; every service refuses it from then on."""
+    session = db_session()
+    accounts.revoke_token(session, me(), token_id[:64])
+    session.commit()
+
+
+@blp.route("/password-resets", methods=["POST"])
+@blp.arguments(PasswordResetRequestSchema)
+@blp.response(202)
+@allow(PUBLIC)
+def request_password_reset(data):
+    """Email a reset link if such an account exists; the answer is the same either way."""
+    session = db_session()
+    accounts.request_password_reset(session, context(), data["email"], _language())
+    session.commit()
+
+
+@blp.route("/password-resets/<token>", methods=["POST"])
+@blp.arguments(NewPasswordSchema)
+@blp.response(204)
+@allow(PUBLIC)
+def reset_password(data, token):
+    """Set a new password through a reset link; every session and token of the account ends."""
+    session = db_session()
+    accounts.reset_password(session, context(), token, data["password"])
+    session.commit()
+
+
+def _language() -> str:
+    from flask import g
+
+    return g.get("lang", "ar")
+
+
+@blp.route("/accounts")
+@blp.response(200, AccountSchema(many=True))
+@allow("admin")
+def list_accounts():
+    """List every account."""
+    return db_session().scalars(select(Account).order_by(Account.id)).all()
+
+
+@blp.route("/accounts", methods=["POST"])
+@blp.arguments(AccountSchema)
+@blp.response(201, AccountSchema)
+@allow("admin")
+def create_account(data):
+    """Create an organizer, viewer, focal-point or admin account with its scopes."""
+    session = db_session()
+    scopes = [_scope(session, scope) for scope in data.pop("scopes")]
+    account = accounts.create_account(session, context(), data, scopes)
+    session.commit()
+    return account
+
+
+def _scope(session, scope: dict) -> tuple[int, int | None]:
+    event = operations.get_event(session, scope["event"])
+    agency = operations.get_agency(session, event, scope["agency"]) if scope["agency"] else None
+    return event.id, agency.id if agency else None
+
+
+@blp.route("/events/<ref>/agencies/<code>/invitations", methods=["POST"])
+@blp.arguments(InvitationSchema)
+@blp.response(201, InvitationSchema)
+@allow(*MANAGE)
+def invite_focal_point(data, ref, code):
+    """Invite a focal point for an agency by email (a pending invitation is replaced)."""
+    session = db_session()
+    event = operations.get_event(session, ref)
+    require_event_scope(current_identity(), event.id)
+    agency = operations.get_agency(session, event, code)
+    by = current_identity().subject
+    invitation = invitations.invite_focal_point(session, context(), event, agency, data, by)
+    session.commit()
+    return invitation
+
+
+@blp.route("/events/<ref>/invitations")
+@blp.response(200, InvitationSchema(many=True))
+@allow(*MANAGE)
+def list_invitations(ref):
+    """List an event's focal-point invitations and their state."""
+    event = operations.get_event(db_session(), ref)
+    require_event_scope(current_identity(), event.id)
+    return invitations.invitations_of(db_session(), event)
+
+
+@blp.route("/invitations/<token>/accept", methods=["POST"])
+@blp.arguments(NewPasswordSchema)
+@blp.response(201, AccountSchema)
+@allow(PUBLIC)
+def accept_invitation(data, token):
+    """Accept an invitation: create the focal point's account (or add the agency to it)."""
+    session = db_session()
+    account = invitations.accept_invitation(session, context(), token, data)
+    session.commit()
+    return account

@@ -1,0 +1,91 @@
+"""JSON API of an agency's delegation: what organizers and the agency's focal point manage."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from services.registration import operations
+from services.registration.api import Presented, present
+from services.registration.idempotency import run_once
+from services.registration.models import Registration
+from services.registration.schemas import AgencySchema, RegistrationSchema
+from shared.access import allow, current_identity, require_agency_scope
+from shared.web import db_session
+
+DELEGATION = ("admin", "organizer", "focal_point")
+blp = Blueprint("delegation_api", __name__, url_prefix="/api/v1", description="Delegations API")
+
+
+class DelegationSchema(Schema):
+    """An agency's quota and its delegates, active and cancelled."""
+
+    agency = fields.Nested(AgencySchema)
+    registrations = fields.List(fields.Nested(RegistrationSchema))
+
+
+def scoped_agency(ref: str, code: str):
+    """Load an event and one of its agencies the caller may act for."""
+    session = db_session()
+    event = operations.get_event(session, ref)
+    agency = operations.get_agency(session, event, code)
+    require_agency_scope(current_identity(), event.id, agency.id)
+    return event, agency
+
+
+def privileged() -> bool:
+    """Organizers may use organizer-only categories and register late; focal points may not."""
+    return current_identity().role in ("admin", "organizer")
+
+
+@blp.route("/events/<ref>/agencies/<code>/delegation")
+@blp.response(200, DelegationSchema)
+@allow(*DELEGATION)
+def read_delegation(ref, code):
+    """The agency's quota and delegates."""
+    _, agency = scoped_agency(ref, code)
+    query = select(Registration).where(Registration.agency_id == agency.id)
+    rows = db_session().scalars(query.order_by(Registration.id)).all()
+    context = current_app.extensions["registration_context"]
+    return {"agency": agency, "registrations": [Presented(r, context) for r in rows]}
+
+
+@blp.route("/events/<ref>/agencies/<code>/registrations", methods=["POST"])
+@blp.arguments(RegistrationSchema)
+@blp.response(201, RegistrationSchema)
+@allow(*DELEGATION)
+def register_for_agency(data, ref, code):
+    """Register a delegate of this agency on their behalf (the agency field is implied)."""
+    session = db_session()
+    event, agency = scoped_agency(ref, code)
+    context = current_app.extensions["registration_context"]
+
+    def run():
+        registration = operations.register_delegate(
+            session, context, event, data, privileged=privileged(), agency=agency
+        )
+        return present(registration), 201
+
+    key = request.headers.get("Idempotency-Key")
+    body, status = run_once(session, f"delegation:{agency.id}", key, data, run)
+    session.commit()
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@blp.route("/registrations/<int(max=2147483647):registration_id>/substitute", methods=["POST"])
+@blp.arguments(RegistrationSchema)
+@blp.response(201, RegistrationSchema)
+@allow(*DELEGATION)
+def substitute(data, registration_id):
+    """Give the seat to another person: the old badge is revoked and both are told."""
+    session = db_session()
+    old = operations.get_registration(session, registration_id, lock=True)
+    require_agency_scope(current_identity(), old.event_id, old.agency_id)
+    context = current_app.extensions["registration_context"]
+    new = operations.substitute_delegate(session, context, old, data, privileged=privileged())
+    session.commit()
+    return Presented(new, context)

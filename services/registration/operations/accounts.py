@@ -1,0 +1,160 @@
+"""Account use cases: create, log in and out, API tokens, password reset."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.registration import passwords
+from services.registration.account_models import Account, AccountScope
+from services.registration.models import ApiToken
+from services.registration.operations.announcements import send_account_email
+from services.registration.operations.context import Context
+from services.registration.tokens import (
+    API,
+    SESSION,
+    create_api_token,
+    revoke_account_credentials,
+    revoke_api_token,
+)
+from shared.identity import InvalidCredential, sign_link, verify_api_token, verify_link
+from shared.problems import DomainError
+
+RESET_VALID_FOR = timedelta(hours=2)
+
+
+def create_account(session: Session, ctx: Context, data: dict, scopes=()) -> Account:
+    """Create an account with a checked password and its (event, agency) scopes."""
+    passwords.check_strength(data["password"], data["email"])
+    if account_by_email(session, data["email"]) is not None:
+        raise DomainError("account_exists", field="email", kind="conflict")
+    account = Account(
+        email=data["email"],
+        name=data["name"],
+        role=data["role"],
+        language=data.get("language", "ar"),
+        password_hash=passwords.hash_password(data["password"]),
+        created_at=ctx.clock(),
+        scopes=[AccountScope(event_id=e, agency_id=a) for e, a in scopes],
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def account_by_email(session: Session, email: str) -> Account | None:
+    """Find an account by its (normalised) email."""
+    return session.scalar(select(Account).where(Account.email == email))
+
+
+def authenticate(session: Session, email: str, password: str) -> Account:
+    """Return the enabled account these credentials open, or refuse without saying why."""
+    account = account_by_email(session, email)
+    matches = passwords.verify_password(account and account.password_hash, password)
+    if account is None or not matches or account.disabled_at is not None:
+        raise DomainError("invalid_credentials", kind="unauthorized")
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    return account
+
+
+def open_session(session: Session, ctx: Context, account: Account) -> str:
+    """Start a browser session for the account and return its signed cookie value."""
+    return _credential(session, ctx, account, label=f"session:{account.email}", kind=SESSION)
+
+
+def issue_token(
+    session: Session, ctx: Context, account: Account, label: str
+) -> tuple[ApiToken, str]:
+    """Issue a bearer API token carrying the account's role and scope; return record and secret."""
+    token = _credential(session, ctx, account, label=label, kind=API)
+    token_id = verify_api_token(ctx.secret_key, token, max_age=60).token_id
+    return session.get(ApiToken, token_id), token
+
+
+def _credential(session: Session, ctx: Context, account: Account, *, label: str, kind: str):
+    return create_api_token(
+        session,
+        ctx.secret_key,
+        label=label,
+        role=account.role,
+        event_ids=account.event_ids,
+        agency_ids=account.agency_ids,
+        account_id=account.id,
+        kind=kind,
+    )
+
+
+def account_tokens(session: Session, account: Account) -> list[ApiToken]:
+    """List an account's live API tokens, newest first."""
+    query = select(ApiToken).where(
+        ApiToken.account_id == account.id, ApiToken.kind == API, ApiToken.revoked_at.is_(None)
+    )
+    return list(session.scalars(query.order_by(ApiToken.created_at.desc())))
+
+
+def revoke_token(session: Session, account: Account, token_id: str) -> None:
+    """Revoke one of the account's own tokens (another's is not found)."""
+    record = session.get(ApiToken, token_id)
+    if record is None or record.account_id != account.id or record.kind != API:
+        raise DomainError("token_not_found", kind="not_found")
+    revoke_api_token(session, token_id)
+
+
+def account_of(session: Session, subject: str) -> Account:
+    """Load the account behind an identity's subject (`account:<id>`)."""
+    kind, _, number = subject.partition(":")
+    account = session.get(Account, int(number)) if kind == "account" and number.isdigit() else None
+    if account is None or account.disabled_at is not None:
+        raise DomainError("unauthorized", kind="unauthorized")
+    return account
+
+
+def request_password_reset(session: Session, ctx: Context, email: str, language: str) -> None:
+    """Email a reset link if the account exists; say nothing either way."""
+    account = account_by_email(session, email)
+    if account is None or account.disabled_at is not None:
+        return
+    expires = ctx.clock() + RESET_VALID_FOR
+    token = sign_link(
+        ctx.secret_key,
+        "reset",
+        account.id,
+        passwords.fingerprint(account.password_hash),
+        int(expires.timestamp()),
+    )
+    send_account_email(
+        session,
+        ctx.clock(),
+        kind="password_reset",
+        email=account.email,
+        name=account.name,
+        language=language,
+        link=f"{ctx.public_base_url}/password/reset/{token}",
+        expires_at=expires,
+    )
+
+
+def reset_password(session: Session, ctx: Context, token: str, password: str) -> Account:
+    """Set a new password through a valid reset link; every session and token ends."""
+    account = _reset_account(session, ctx, token)
+    passwords.check_strength(password, account.email)
+    account.password_hash = passwords.hash_password(password)
+    revoke_account_credentials(session, account.id)
+    session.flush()
+    return account
+
+
+def _reset_account(session: Session, ctx: Context, token: str) -> Account:
+    """Return the account of an unexpired, unused reset link."""
+    try:
+        account_id, print_, expires = verify_link(ctx.secret_key, "reset", token)
+        account = session.get(Account, int(account_id), with_for_update=True)
+        expired = int(expires) < ctx.clock().timestamp()
+    except (InvalidCredential, ValueError):
+        raise DomainError("link_invalid", kind="not_found") from None
+    if account is None or expired or passwords.fingerprint(account.password_hash) != print_:
+        raise DomainError("link_invalid", kind="not_found")
+    return account

@@ -1,0 +1,156 @@
+"""Accounts through the API: tokens for a password, own tokens, resets, admin-created accounts."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from services.registration.account_models import Account
+from services.registration.models import ApiToken, OutboxMessage
+from tests.services.registration.conftest import PASSWORD
+
+pytestmark = pytest.mark.usefixtures("demo_event")
+
+
+def _account_emails(session) -> list[dict]:
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "account.message"))
+    return [row.payload for row in rows]
+
+
+def test_password_opens_a_token_scoped_like_the_account(client, make_account):
+    make_account("organizer", email="amal@example.org")
+    answer = client.post(
+        "/api/v1/auth/tokens", json={"email": "AMAL@example.org", "password": PASSWORD}
+    )
+    assert answer.status_code == 201
+    token = answer.get_json()["token"]
+    me = client.get("/api/v1/account", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["email"] == "amal@example.org"
+    assert me.get_json()["role"] == "organizer"
+
+
+@pytest.mark.parametrize(
+    "email,password", [("amal@example.org", "wrong-password-1"), ("nobody@example.org", PASSWORD)]
+)
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    client, make_account, email, password
+):
+    make_account("organizer", email="amal@example.org")
+    answer = client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+    assert answer.status_code == 401
+    assert answer.get_json()["code"] == "invalid_credentials"
+
+
+def test_disabled_account_cannot_get_a_token(client, session, make_account):
+    account = make_account("organizer", email="amal@example.org")
+    account.disabled_at = account.created_at
+    session.commit()
+    answer = client.post(
+        "/api/v1/auth/tokens", json={"email": "amal@example.org", "password": PASSWORD}
+    )
+    assert answer.status_code == 401
+
+
+def test_account_lists_and_revokes_its_own_tokens(client, make_account, bearer):
+    auth = bearer(make_account("viewer"))
+    created = client.post("/api/v1/account/tokens", json={"label": "laptop"}, headers=auth)
+    assert created.status_code == 201 and created.get_json()["token"].startswith("hdr_")
+    listed = client.get("/api/v1/account/tokens", headers=auth).get_json()
+    assert {"laptop", "test"} == {t["label"] for t in listed}
+    assert all("token" not in t for t in listed)
+    token_id = created.get_json()["id"]
+    assert client.post(f"/api/v1/account/tokens/{token_id}/revoke", headers=auth).status_code == 204
+    revoked = {"Authorization": f"Bearer {created.get_json()['token']}"}
+    assert client.get("/api/v1/account", headers=revoked).status_code == 401
+
+
+def test_an_account_cannot_revoke_another_accounts_token(client, make_account, bearer):
+    theirs = bearer(make_account("viewer", email="a@example.org"))
+    mine = bearer(make_account("viewer", email="b@example.org"))
+    token_id = client.get("/api/v1/account/tokens", headers=theirs).get_json()[0]["id"]
+    answer = client.post(f"/api/v1/account/tokens/{token_id}/revoke", headers=mine)
+    assert answer.status_code == 404
+    assert client.get("/api/v1/account", headers=theirs).status_code == 200
+
+
+def test_reset_request_answers_the_same_whether_or_not_the_email_exists(
+    client, session, make_account
+):
+    make_account("organizer", email="amal@example.org")
+    known = client.post("/api/v1/password-resets", json={"email": "amal@example.org"})
+    unknown = client.post("/api/v1/password-resets", json={"email": "ghost@example.org"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_data() == unknown.get_data()
+    [message] = _account_emails(session)
+    assert message["kind"] == "password_reset" and message["email"] == "amal@example.org"
+
+
+def test_reset_link_sets_a_new_password_once_and_ends_every_session(
+    client, session, make_account, bearer
+):
+    auth = bearer(make_account("organizer", email="amal@example.org"))
+    client.post("/api/v1/password-resets", json={"email": "amal@example.org"})
+    token = _account_emails(session)[0]["link"].rsplit("/", 1)[1]
+    new = {"password": "a-new-longer-password-7"}
+    assert client.post(f"/api/v1/password-resets/{token}", json=new).status_code == 204
+    assert client.post(f"/api/v1/password-resets/{token}", json=new).status_code == 404
+    assert client.get("/api/v1/account", headers=auth).status_code == 401
+    login = {"email": "amal@example.org", "password": "a-new-longer-password-7"}
+    assert client.post("/api/v1/auth/tokens", json=login).status_code == 201
+
+
+def test_weak_new_password_is_refused_with_the_field(client, session, make_account):
+    make_account("organizer", email="amal@example.org")
+    client.post("/api/v1/password-resets", json={"email": "amal@example.org"})
+    token = _account_emails(session)[0]["link"].rsplit("/", 1)[1]
+    answer = client.post(f"/api/v1/password-resets/{token}", json={"password": "short"})
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["field"] == "password"
+
+
+def test_admin_creates_a_scoped_focal_point_account(client, session, make_account, bearer):
+    auth = bearer(make_account("admin"))
+    payload = {
+        "email": "noor@example.org",
+        "name": "نور",
+        "role": "focal_point",
+        "password": "Dijla-and-Furat-2",
+        "scopes": [{"event": "wli-gbv-2023", "agency": "IWED"}],
+    }
+    answer = client.post("/api/v1/accounts", json=payload, headers=auth)
+    assert answer.status_code == 201
+    account = session.scalar(select(Account).where(Account.email == "noor@example.org"))
+    assert account.role == "focal_point" and len(account.agency_ids) == 1
+
+
+def test_focal_point_account_without_agency_is_refused(client, make_account, bearer):
+    auth = bearer(make_account("admin"))
+    payload = {
+        "email": "noor@example.org",
+        "name": "Noor",
+        "role": "focal_point",
+        "password": "Dijla-and-Furat-2",
+        "scopes": [{"event": "wli-gbv-2023"}],
+    }
+    answer = client.post("/api/v1/accounts", json=payload, headers=auth)
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["code"] == "agency_required"
+
+
+def test_only_an_admin_creates_accounts(client, make_account, bearer):
+    auth = bearer(make_account("organizer"))
+    assert client.post("/api/v1/accounts", json={}, headers=auth).status_code == 403
+
+
+def test_tokens_are_stored_without_their_secret(client, session, make_account):
+    make_account("organizer", email="amal@example.org")
+    answer = client.post(
+        "/api/v1/auth/tokens", json={"email": "amal@example.org", "password": PASSWORD}
+    )
+    record = session.get(ApiToken, answer.get_json()["id"])
+    assert answer.get_json()["token"] not in str(vars(record))
+
+
+def test_passwords_are_stored_as_argon2_hashes(session, make_account):
+    account = make_account("viewer")
+    assert account.password_hash.startswith("$argon2id$") and PASSWORD not in account.password_hash
