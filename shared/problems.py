@@ -14,6 +14,8 @@ STATUS_BY_KIND = {
     "bad_request": 400,
     "conflict": 409,
     "not_found": 404,
+    "too_large": 413,
+    "unsupported_media_type": 415,
     "unauthorized": 401,
     "forbidden": 403,
     "gone": 410,
@@ -28,6 +30,8 @@ class FieldError:
     field: str
     code: str
     params: dict = field(default_factory=dict)
+    # Set for an error in one row of an uploaded list: the row number the spreadsheet shows.
+    row: int | None = None
 
 
 class DomainError(Exception):
@@ -80,8 +84,12 @@ def problem_body(catalog: Catalog, lang: str, status: int, code: str, fields=(),
         "code": code,
     }
     if fields:
-        body["errors"] = [
-            {"field": f.field, "code": f.code, "message": catalog.text(f.code, lang, **f.params)}
-            for f in fields
-        ]
+        body["errors"] = [_field_error(catalog, lang, f) for f in fields]
     return body
+
+
+def _field_error(catalog: Catalog, lang: str, error: FieldError) -> dict:
+    """One field error of a problem document, with its row when it has one."""
+    item = {"row": error.row} if error.row is not None else {}
+    message = catalog.text(error.code, lang, **error.params)
+    return item | {"field": error.field, "code": error.code, "message": message}

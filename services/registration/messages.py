@@ -105,6 +105,81 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Idempotency-Key must be 1–200 visible ASCII characters.",
         "يجب أن يكون Idempotency-Key من 1 إلى 200 حرف ASCII مرئي.",
     ),
+    # Delegation lists (CSV/XLSX uploads).
+    "import_invalid": (
+        "The list has errors in {rows} rows; nothing was registered. Correct them and upload it "
+        "again.",
+        "في القائمة أخطاء في {rows} صفوف؛ لم يُسجَّل أحد. صحّحها ثم ارفع القائمة مجدداً.",
+    ),
+    "import_too_large": (
+        "The file is larger than {max_mb} MB: split the list into several files.",
+        "حجم الملف أكبر من {max_mb} ميغابايت: قسّم القائمة على عدة ملفات.",
+    ),
+    "import_too_many_rows": (
+        "The list has more than {max} delegates: split it into several files.",
+        "في القائمة أكثر من {max} مشارك: قسّمها على عدة ملفات.",
+    ),
+    "import_empty": ("The file is empty.", "الملف فارغ."),
+    "import_no_rows": (
+        "The list has a header row but no delegates.",
+        "في القائمة صف عناوين ولكن لا يوجد مشاركون.",
+    ),
+    "import_not_spreadsheet": (
+        "This file is not a CSV or Excel (.xlsx) list.",
+        "هذا الملف ليس قائمة CSV أو Excel ‏(‎.xlsx).",
+    ),
+    "import_zip_not_xlsx": (
+        "This is a ZIP archive, not an Excel (.xlsx) workbook.",
+        "هذا أرشيف ZIP وليس ملف Excel ‏(‎.xlsx).",
+    ),
+    "import_xls_not_supported": (
+        "Old Excel (.xls) and password-protected workbooks cannot be read: save the list as "
+        ".xlsx without a password, or as CSV.",
+        "لا يمكن قراءة ملفات Excel القديمة (‎.xls) ولا المحمية بكلمة مرور: احفظ القائمة بصيغة "
+        "‎.xlsx دون كلمة مرور أو بصيغة CSV.",
+    ),
+    "import_unreadable": (
+        "The file could not be read (it may be damaged): save it again as .xlsx or CSV.",
+        "تعذّرت قراءة الملف (قد يكون تالفاً): احفظه مجدداً بصيغة ‎.xlsx أو CSV.",
+    ),
+    "import_missing_columns": (
+        "The list lacks required columns: {columns}. Start from the template.",
+        "تنقص القائمة أعمدة مطلوبة: {columns}. استخدم النموذج.",
+    ),
+    "import_column_missing": ("This column is required.", "هذا العمود مطلوب."),
+    "import_duplicate_column": (
+        "Two columns are both read as this field: keep one.",
+        "يوجد عمودان يُقرآن كهذا الحقل نفسه: أبقِ واحداً.",
+    ),
+    "import_not_multipart": (
+        "Send the list as multipart/form-data, in the field “file”.",
+        "أرسل القائمة بصيغة multipart/form-data في الحقل «file».",
+    ),
+    "import_file_missing": (
+        "Attach the CSV or Excel (.xlsx) list.",
+        "أرفق القائمة بصيغة CSV أو Excel ‏(‎.xlsx).",
+    ),
+    "import_over_quota": (
+        "The list has {delegates} delegates but the agency has {seats} seats left.",
+        "في القائمة {delegates} مشاركاً ولم يتبقَّ للجهة سوى {seats} مقاعد.",
+    ),
+    "import_over_capacity": (
+        "The list has {delegates} delegates but the event has {seats} seats left.",
+        "في القائمة {delegates} مشاركاً ولم يتبقَّ في المؤتمر سوى {seats} مقاعد.",
+    ),
+    "import_duplicate_email": (
+        "The same email address is on row {first}.",
+        "البريد الإلكتروني نفسه موجود في الصف {first}.",
+    ),
+    "import_duplicate_phone": (
+        "The same mobile number is on row {first}.",
+        "رقم الهاتف نفسه موجود في الصف {first}.",
+    ),
+    "import_other_agency": (
+        "This list is for {agency} only: send other agencies' delegates in their own lists.",
+        "هذه القائمة للجهة {agency} فقط: أرسل مشاركي الجهات الأخرى في قوائمها.",
+    ),
+    "import.consent": ("Consent (yes)", "الموافقة (نعم)"),
     # Pages.
     "home.title": ("Events open for registration", "المؤتمرات المفتوحة للتسجيل"),
     "home.none": ("No event is open for registration now.", "لا يوجد مؤتمر مفتوح للتسجيل حالياً."),
