@@ -57,6 +57,7 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     from shared.access import enforce_policy
 
     app.before_request(_negotiate_language)
+    app.before_request(_apply_upload_limit)  # first: the policy's CSRF check may read a form
     app.before_request(enforce_policy)
     app.before_request(_require_json_body)
     app.after_request(_security_headers)
@@ -185,7 +186,7 @@ def _negotiate_language():
 
 
 def accepts_upload(max_bytes: int):
-    """Declare that an API view takes a multipart file upload of up to `max_bytes`, not JSON."""
+    """Declare that a view takes a multipart file upload of up to `max_bytes` (not JSON)."""
 
     def decorate(view):
         view.upload_limit = max_bytes
@@ -201,13 +202,16 @@ def _upload_limit() -> int | None:
     return getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
 
 
-def _require_json_body():
-    """Refuse API bodies that are not JSON, before any parsing (uploads get their own limit)."""
-    if not is_api_request() or request.method not in BODY_METHODS:
-        return None
+def _apply_upload_limit():
+    """Let a view that takes uploads (API or page) read bodies up to its own limit."""
     limit = _upload_limit()
     if limit is not None:
-        request.max_content_length = limit  # the view checks the media type itself
+        request.max_content_length = limit
+
+
+def _require_json_body():
+    """Refuse API bodies that are not JSON, before any parsing (uploads check their own)."""
+    if not is_api_request() or request.method not in BODY_METHODS or _upload_limit():
         return None
     if not request.content_length and not request.headers.get("Transfer-Encoding"):
         return None

@@ -8,7 +8,7 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 
-from services.registration import api, cli, printing_api, tasks, views
+from services.registration import api, cli, imports_api, printing_api, tasks, views
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
 from services.registration.operations import Context, outbox
@@ -94,6 +94,8 @@ def _install_blueprints(app: Flask) -> None:
     csrf.exempt(api.blp)
     rest.register_blueprint(printing_api.blp)
     csrf.exempt(printing_api.blp)
+    rest.register_blueprint(imports_api.blp)
+    csrf.exempt(imports_api.blp)
     app.register_blueprint(printing_api.pages)
     app.register_blueprint(views.pages)
     app.register_error_handler(CSRFError, _csrf_failed)

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from services.registration import imports
 from services.registration.models import Agency, Event, OutboxMessage, Registration
 from services.registration.tokens import create_api_token
+from shared.access import SESSION_COOKIE
 from shared.db import utcnow
+from shared.identity import verify_session
 from tests.services.registration.conftest import SECRET, row_count
 from tests.services.registration.test_imports import (
     HEADER,
@@ -125,6 +127,37 @@ def test_an_oversized_upload_is_413(client, session, focal_point):
     body = problem(upload(client, csv_bytes(rows), headers=focal_point), 413)
     assert body["code"] == "import_too_many_rows"
     assert nothing_written(session)
+
+
+def test_a_list_larger_than_the_usual_body_limit_is_read(client, session, focal_point):
+    rows = [person(n) for n in range(1, 801)]
+    data = csv_bytes(rows)
+    assert len(data) > client.application.config["MAX_CONTENT_LENGTH"]
+    body = problem(upload(client, data, headers=focal_point), 409)
+    assert body["code"] == "import_over_quota" and "800" in body["title"]
+    assert nothing_written(session)
+
+
+def test_a_focal_point_signed_in_with_a_cookie_uploads_with_the_csrf_header(
+    client, session, demo_event
+):
+    wli = session.scalar(select(Agency).where(Agency.code == "WLI"))
+    cookie = create_api_token(
+        session,
+        SECRET,
+        label="WLI focal point",
+        role="focal_point",
+        event_ids=[demo_event.id],
+        agency_ids=[wli.id],
+        kind="session",
+    )
+    session.commit()
+    client.set_cookie(SESSION_COOKIE, cookie)
+    data = csv_bytes([person(1)])
+    assert problem(upload(client, data), 403)["code"] == "csrf_failed"
+    csrf = verify_session(SECRET, cookie, max_age=60).csrf
+    response = upload(client, data, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
