@@ -1,4 +1,4 @@
-"""Delegate messages (e-mail and SMS) rendered from organizer-editable Jinja2 templates."""
+"""Delegate and account messages (e-mail and SMS) rendered from editable Jinja2 templates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -17,11 +18,18 @@ from markupsafe import Markup
 from services.notifications import sms_segments
 from services.notifications.calendar import event_ics
 from shared.config import LANGUAGES
+from shared.contracts import ACCOUNT_MESSAGE_KINDS
 from shared.i18n import direction
 from shared.qr import qr_png
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = ("confirmation", "cancellation", "badge_reissued", "reminder", "broadcast")
+# E-mails to account holders (organizers, focal points): no badge, no event needed.
+ACCOUNT_KINDS = ACCOUNT_MESSAGE_KINDS
+# The contract carries no timezone for account messages: link expiry is shown in Baghdad's.
+ACCOUNT_TIMEZONE = "Asia/Baghdad"
+ZONE_LABEL = {"ar": "بتوقيت بغداد", "en": "Baghdad time"}
+AT = {"ar": "الساعة", "en": "at"}
 SMS_MAX_SEGMENTS = 2
 INLINE_QR_KINDS = frozenset({"confirmation", "badge_reissued", "reminder"})
 QR_ATTACHED_KINDS = frozenset({"confirmation", "badge_reissued"})
@@ -68,6 +76,15 @@ def format_days(days: list[date], lang: str, *, year: bool = True) -> str:
     return DAY_SEPARATOR[lang].join(format_date(d, lang, year=year) for d in days)
 
 
+def format_moment(moment: datetime, lang: str, zone: str = ACCOUNT_TIMEZONE) -> str:
+    """A time for humans with its zone: "Sunday 12 February 2023 at 14:30 Baghdad time (UTC+3)"."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    hours = local.utcoffset().total_seconds() / 3600
+    offset = f"UTC{hours:+g}" if hours else "UTC"
+    label = ZONE_LABEL[lang] if zone == ACCOUNT_TIMEZONE else zone
+    return f"{format_date(local.date(), lang)} {AT[lang]} {local:%H:%M} {label} ({offset})"
+
+
 def paragraphs(text: str) -> Markup:
     """Escaped plain text as HTML paragraphs: blank lines split them, newlines break lines."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if b.strip()]
@@ -99,8 +116,8 @@ def _render(name: str, context: dict) -> str:
 
 
 def delegate_language(payload: dict) -> str:
-    """The language the delegate asked for (Arabic if it is not one we write in)."""
-    lang = payload["delegate"].get("language")
+    """The language the recipient asked for (Arabic if it is not one we write in)."""
+    lang = payload["delegate"].get("language") if "delegate" in payload else payload["language"]
     return lang if lang in LANGUAGES else LANGUAGES[0]
 
 
@@ -135,20 +152,57 @@ def _delegate_context(delegate: dict, lang: str) -> dict:
     }
 
 
-def build_context(kind: str, payload: dict, extra: dict | None = None) -> dict:
-    """Everything a template of `kind` may use, in the delegate's language."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown message kind {kind!r}; expected one of {KINDS}")
-    lang = delegate_language(payload)
+def _message_text(extra: dict | None, lang: str) -> dict:
+    """An organizer's text in the recipient's language (stored as subject_ar, body_en, ...)."""
+    extra = dict(extra or {})
+    for key in ("subject", "body"):
+        if extra.get(f"{key}_{lang}"):
+            extra[key] = extra[f"{key}_{lang}"]
+    return extra
+
+
+def _frame(kind: str, lang: str) -> dict:
+    """Template variables every message has: kind, language and direction."""
     return {
         "kind": kind,
         "lang": lang,
         "dir": direction(lang),
         "align": "right" if direction(lang) == "rtl" else "left",
+        "qr_cid": None,
+    }
+
+
+def _account_context(kind: str, payload: dict) -> dict:
+    """Variables of an account holder's e-mail: their name, the link and when it expires."""
+    lang = delegate_language(payload)
+    if kind == "invitation" and not (payload.get("event") and payload.get("agency")):
+        raise ValueError("an invitation names its event and agency")
+    expires = datetime.fromisoformat(payload["expires_at"])
+    return {
+        **_frame(kind, lang),
+        "url": payload["link"],
+        "name": payload.get("name") or "",
+        "gender": None,
+        "event_name": _localized(payload.get("event") or {}, "name", lang),
+        "agency": _localized(payload.get("agency") or {}, "name", lang),
+        "expires": format_moment(expires, lang),
+        "color": DEFAULT_COLOR,
+        "extra": {},
+    }
+
+
+def build_context(kind: str, payload: dict, extra: dict | None = None) -> dict:
+    """Everything a template of `kind` may use, in the recipient's language."""
+    if kind in ACCOUNT_KINDS:
+        return _account_context(kind, payload)
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}; expected one of {KINDS}")
+    lang = delegate_language(payload)
+    return {
+        **_frame(kind, lang),
         "url": payload["self_service_url"],
         "reason": payload.get("reason"),
-        "extra": extra or {},
-        "qr_cid": None,
+        "extra": _message_text(extra, lang),
         **_event_context(payload["event"], lang),
         **_delegate_context(payload["delegate"], lang),
     }
@@ -166,14 +220,21 @@ def render_subject(kind: str, context: dict) -> str:
     return " ".join(_render(f"email/{kind}.subject.{context['lang']}.txt", context).split())
 
 
-def _new_message(payload: dict, context: dict, *, sender: str, message_id: str) -> EmailMessage:
-    """A message with its headers set and no body yet."""
+def _recipient(payload: dict) -> str:
+    """The address an e-mail goes to: the account holder's, or the delegate's if they gave one."""
+    if "delegate" not in payload:
+        return payload["email"]
     delegate = payload["delegate"]
     if not delegate.get("email"):
         raise ValueError(f"delegate {delegate['badge_id']} has no e-mail address")
+    return delegate["email"]
+
+
+def _new_message(payload: dict, context: dict, *, sender: str, message_id: str) -> EmailMessage:
+    """A message with its headers set and no body yet."""
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = sender
-    msg["To"] = Address(display_name=context["name"], addr_spec=delegate["email"])
+    msg["To"] = Address(display_name=context["name"], addr_spec=_recipient(payload))
     msg["Subject"] = context["subject"]
     msg["Message-ID"] = f"<{message_id}@hudoor>"
     msg["Date"] = format_datetime(datetime.now(UTC))
@@ -199,9 +260,9 @@ def _attach(msg: EmailMessage, kind: str, payload: dict, context: dict) -> None:
 def render_email(
     kind: str, payload: dict, *, sender: str, message_id: str, extra: dict | None = None
 ) -> EmailMessage:
-    """A ready-to-send e-mail of `kind` to the delegate, text and HTML, in their language."""
-    _require_extra(kind, extra, ("subject", "body"))
+    """A ready-to-send e-mail of `kind`, text and HTML, in the recipient's language."""
     context = build_context(kind, payload, extra)
+    _require_extra(kind, context["extra"], ("subject", "body"))
     if kind in INLINE_QR_KINDS:
         context["qr_cid"] = f"qr.{message_id}@hudoor"
     context["subject"] = render_subject(kind, context)
@@ -222,8 +283,8 @@ def _tidy_sms(text: str) -> str:
 
 def render_sms(kind: str, payload: dict, extra: dict | None = None) -> str:
     """A short SMS of `kind` in the delegate's language, as detailed as two parts allow."""
-    _require_extra(kind, extra, ("body",))
     context = build_context(kind, payload, extra)
+    _require_extra(kind, context["extra"], ("body",))
     name = f"sms/{kind}.{context['lang']}.txt"
     texts = (_tidy_sms(_render(name, context | {"optional": level})) for level in SMS_DETAIL_LEVELS)
     last = ""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from shared.contracts import ACCOUNT_MESSAGE, ACCOUNT_MESSAGE_KINDS
 
 MESSAGES_BY_TOPIC = {
     "delegate.registered": "confirmation",
@@ -22,6 +24,37 @@ def planned_messages(topic: str, channel: str) -> list[tuple[str, str]]:
     """Return the (kind, channel) messages a delegate event calls for."""
     kind = MESSAGES_BY_TOPIC.get(topic)
     return [(kind, c) for c in CHANNELS.get(channel, ())] if kind else []
+
+
+def is_account_message(payload: dict) -> bool:
+    """Whether a logged payload is an account holder's e-mail rather than a delegate event."""
+    return payload.get("topic") == ACCOUNT_MESSAGE
+
+
+def filed_under(payload: dict) -> tuple[int, int, str]:
+    """The (event id, badge id, language) a delivery is logged under; 0 where there is none."""
+    if is_account_message(payload):
+        return payload.get("event_id") or 0, 0, payload["language"]
+    delegate = payload["delegate"]
+    return payload["event"]["id"], delegate["badge_id"], delegate["language"]
+
+
+def account_message_complete(payload: dict) -> bool:
+    """An invitation must name its event and agency; a password reset needs neither."""
+    return payload["kind"] != "invitation" or bool(payload.get("event") and payload.get("agency"))
+
+
+def link_expired(payload: dict, now: datetime) -> bool:
+    """Whether an account message's link expired (sending it then would only confuse)."""
+    if not is_account_message(payload):
+        return False
+    expires = datetime.fromisoformat(payload["expires_at"])
+    return (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now
+
+
+def resendable(kind: str) -> bool:
+    """Account messages carry a credential that registration issues: only it sends a new one."""
+    return kind not in ACCOUNT_MESSAGE_KINDS
 
 
 def address(delegate: dict, channel: str) -> str | None:

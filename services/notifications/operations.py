@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.notifications import domain
+from services.notifications import compose, domain, sms_segments
 from services.notifications.models import (
     DELIVERED,
     FAILED,
@@ -34,6 +34,16 @@ def record_delegate_event(session: Session, payload: dict) -> list[int]:
             ids.append(_log(session, key, payload, kind, channel, to)[0].id)
     session.commit()
     pending = [i for i in ids if session.get(Delivery, i).status in (QUEUED, SENDING)]
+    session.rollback()  # end the read before the caller talks to the broker
+    return pending
+
+
+def record_account_message(session: Session, payload: dict) -> list[int]:
+    """Log an account holder's e-mail once per message id; return its id if still to send."""
+    key = domain.delivery_key(payload["message_id"], payload["kind"], "email")
+    delivery, _ = _log(session, key, payload, payload["kind"], "email", payload["email"])
+    session.commit()
+    pending = [delivery.id] if delivery.status in (QUEUED, SENDING) else []
     session.rollback()  # end the read before the caller talks to the broker
     return pending
 
@@ -70,15 +80,16 @@ def _log(
     if existing is not None:
         return existing, False
     now = utcnow()
+    event_id, badge_id, language = domain.filed_under(payload)
     delivery = Delivery(
         idempotency_key=key,
         source=payload["message_id"],
-        event_id=payload["event"]["id"],
-        badge_id=payload["delegate"]["badge_id"],
+        event_id=event_id,
+        badge_id=badge_id,
         kind=kind,
         channel=channel,
         recipient=to,
-        language=payload["delegate"]["language"],
+        language=language,
         status=QUEUED,
         attempts=0,
         payload=payload,
@@ -152,6 +163,8 @@ def resend(session: Session, delivery_id: int) -> Delivery:
     original = session.get(Delivery, delivery_id)
     if original is None:
         raise DomainError("delivery_not_found", kind="not_found")
+    if not domain.resendable(original.kind):
+        raise DomainError("account_message_not_resendable", kind="conflict")
     copies = session.scalars(
         select(Delivery.id).where(
             Delivery.idempotency_key.like(f"{original.idempotency_key}:resend:%")
@@ -215,8 +228,10 @@ def broadcast(session: Session, event_id: int, audience: dict, message: dict) ->
         query = query.where(Recipient.agency_code == audience["agency"])
     if "category" in audience:
         query = query.where(Recipient.category_code == audience["category"])
+    recipients = list(session.scalars(query))
+    _refuse_long_sms(recipients, message)
     ids, tag = [], message["id"]
-    for recipient in session.scalars(query):
+    for recipient in recipients:
         payload = recipient.payload
         for channel in domain.CHANNELS.get(payload["delegate"]["channel"], ()):
             to = domain.address(payload["delegate"], channel)
@@ -227,6 +242,24 @@ def broadcast(session: Session, event_id: int, audience: dict, message: dict) ->
                     ids.append(delivery.id)
     session.commit()
     return ids
+
+
+def _refuse_long_sms(recipients: list[Recipient], message: dict) -> None:
+    """Refuse a broadcast whose SMS, as rendered for a recipient, takes more than two parts."""
+    for recipient in recipients:
+        delegate = recipient.payload["delegate"]
+        if "sms" not in domain.CHANNELS.get(delegate["channel"], ()) or not delegate.get("phone"):
+            continue
+        parts = sms_segments.segments(compose.render_sms("broadcast", recipient.payload, message))
+        if parts > compose.SMS_MAX_SEGMENTS:
+            body = f"body_{compose.delegate_language(recipient.payload)}"
+            raise DomainError(
+                "sms_too_long",
+                field="message.sms",
+                segments=parts,
+                max=compose.SMS_MAX_SEGMENTS,
+                body=body,
+            )
 
 
 def list_deliveries(

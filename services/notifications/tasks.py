@@ -12,13 +12,19 @@ from sqlalchemy.exc import DBAPIError
 
 from services.notifications import domain, operations
 from services.notifications.models import FINAL, Delivery, RevokedToken
-from shared.contracts import DelegateEventSchema
+from shared.contracts import AccountMessageSchema, DelegateEventSchema
 from shared.db import utcnow
 from shared.revocations import apply_revocation_event
 from shared.web import db_session
 
 log = logging.getLogger(__name__)
 _contract = DelegateEventSchema()
+_account_contract = AccountMessageSchema()
+
+
+# The driver's errors quote the SQL parameters, the link among them: retries log this instead.
+class StoreUnavailable(Exception):
+    """The database failed while logging an account message (the text names no values)."""
 
 
 def runtime():
@@ -42,6 +48,40 @@ def handle_delegate_event(payload: dict) -> int:
     ids = operations.record_delegate_event(db_session(), payload)
     queue_sends(ids)
     return len(ids)
+
+
+@shared_task(
+    name="notifications.handle_account_message",
+    autoretry_for=(StoreUnavailable,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def handle_account_message(payload: dict) -> int:
+    """Log an account holder's e-mail (password reset, invitation), then queue it for sending."""
+    try:
+        _account_contract.load(payload)
+    except ValidationError as error:  # never log the values: one of them may be the link
+        log.error(
+            "rejected account message %s: invalid %s", _id_of(payload), sorted(error.messages)
+        )
+        return 0
+    if not domain.account_message_complete(payload):
+        log.error(
+            "rejected account message %s: an invitation without event or agency", _id_of(payload)
+        )
+        return 0
+    try:
+        ids = operations.record_account_message(db_session(), payload)
+    except DBAPIError as error:
+        reason = type(error.orig or error).__name__
+        raise StoreUnavailable(f"{reason} logging account message {_id_of(payload)}") from None
+    queue_sends(ids)
+    return len(ids)
+
+
+def _id_of(payload) -> str:
+    """A message's id for logs, whatever the payload looks like."""
+    return str(payload.get("message_id") if isinstance(payload, dict) else None)[:64]
 
 
 def queue_sends(ids: list[int]) -> None:
@@ -76,6 +116,9 @@ def send_delivery(self, delivery_id: int) -> str:
 def _attempt(task, session, delivery: Delivery) -> str:
     from services.notifications.senders import SendError
 
+    if domain.link_expired(delivery.payload, utcnow()):
+        operations.fail_attempt(session, delivery, "link_expired: not sent in time", final=True)
+        return "failed"
     try:
         provider_id = runtime().deliver(delivery)
     except SendError as error:

@@ -71,3 +71,34 @@ def delegate_event(
         "self_service_url": f"https://hudoor.example.org/r/{badge_id}~abcdEFGH1234.{'x' * 27}",
         "reason": None,
     }
+
+
+RESET_LINK = "https://hudoor.example.org/password/reset/" + "R3s3t-Secret_" * 4
+INVITE_LINK = "https://hudoor.example.org/invitations/" + "1nv1te-Secret_" * 4
+
+
+def account_message(kind: str = "invitation", *, language: str = "ar", **overrides) -> dict:
+    """A contract-valid `account.message` as registration posts it; override any field."""
+    invitation = kind == "invitation"
+    return {
+        "schema_version": 1,
+        "topic": "account.message",
+        "message_id": uuid.uuid4().hex,
+        "occurred_at": "2026-11-28T09:00:00+00:00",
+        "kind": kind,
+        "email": "focal@example.org",
+        "name": "هناء عبد الله" if language == "ar" else "Hana Abdullah",
+        "language": language,
+        "link": INVITE_LINK if invitation else RESET_LINK,
+        "expires_at": "2099-02-05T11:30:00+00:00",
+        "event_id": 1 if invitation else None,
+        "event": {
+            "name_ar": "مؤتمر مناهضة العنف القائم على النوع الاجتماعي",
+            "name_en": "Conference to Combat Gender-Based Violence",
+        }
+        if invitation
+        else None,
+        "agency": {"name_ar": "وزارة التربية", "name_en": "Ministry of Education"}
+        if invitation
+        else None,
+    } | overrides
