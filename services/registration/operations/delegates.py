@@ -160,6 +160,8 @@ def substitute_delegate(
 def _end_for_substitution(session: Session, ctx: Context, registration: Registration) -> None:
     """Cancel without freeing the seat: the successor takes it in the same transaction."""
     registration.status, registration.cancelled_at = CANCELLED, ctx.clock()
+    # A new generation revokes the printed badge: the door answers `revoked`, not `cancelled`.
+    registration.badge_generation += 1
     _touch(registration, ctx.clock())
     session.flush()
     _record(session, ctx, "delegate.cancelled", registration, "substituted")

@@ -1,0 +1,204 @@
+"""Focal points manage their own agency's delegation; invitations; substitution keeps the seat."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.checkin import operations as door
+from services.checkin.models import CheckinList, RosterEntry
+from services.checkin.operations.scanning import ScanRequest
+from services.registration.account_models import Account
+from services.registration.models import Agency, OutboxMessage, Registration
+from shared.db import utcnow
+from tests.conftest import rollback_factory
+from tests.services.registration.conftest import nth_delegate
+
+pytestmark = pytest.mark.usefixtures("demo_event")
+EVENT = "/api/v1/events/wli-gbv-2023"
+
+
+@pytest.fixture
+def iwed(make_account, bearer):
+    """The Authorization header of IWED's focal point."""
+    return bearer(make_account("focal_point", agency="IWED"))
+
+
+def _register(client, auth, n: int, agency="IWED"):
+    payload = nth_delegate(n)
+    payload.pop("agency")
+    return client.post(f"{EVENT}/agencies/{agency}/registrations", json=payload, headers=auth)
+
+
+def _outbox(session, topic: str) -> list[dict]:
+    query = select(OutboxMessage).where(OutboxMessage.topic == topic).order_by(OutboxMessage.id)
+    return [row.payload for row in session.scalars(query)]
+
+
+def test_focal_point_registers_a_delegate_of_their_agency(client, iwed):
+    answer = _register(client, iwed, 1)
+    assert answer.status_code == 201
+    assert answer.get_json()["agency"]["code"] == "IWED"
+
+
+def test_focal_point_sees_their_delegation_and_quota(client, iwed):
+    _register(client, iwed, 1)
+    delegation = client.get(f"{EVENT}/agencies/IWED/delegation", headers=iwed).get_json()
+    assert delegation["agency"]["registered_count"] == 1
+    assert [r["full_name_en"] for r in delegation["registrations"]] == ["Delegate 1"]
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", f"{EVENT}/agencies/WED-KRK/delegation"),
+        ("post", f"{EVENT}/agencies/WED-KRK/registrations"),
+        ("post", f"{EVENT}/agencies/WED-KRK/invitations"),
+        ("get", f"{EVENT}/invitations"),
+    ],
+)
+def test_focal_point_of_one_agency_cannot_touch_another(client, iwed, method, path):
+    answer = getattr(client, method)(path, json=nth_delegate(1), headers=iwed)
+    assert answer.status_code == 403
+
+
+def test_focal_point_cannot_read_or_cancel_another_agencys_delegate(
+    client, make_account, bearer, iwed
+):
+    kirkuk = bearer(make_account("focal_point", agency="WED-KRK"))
+    theirs = _register(client, kirkuk, 2, agency="WED-KRK").get_json()["id"]
+    assert client.get(f"/api/v1/registrations/{theirs}", headers=iwed).status_code == 403
+    cancel = client.post(f"/api/v1/registrations/{theirs}/cancel", json={}, headers=iwed)
+    assert cancel.status_code == 403
+
+
+def test_focal_point_withdraws_their_own_delegate(client, iwed):
+    mine = _register(client, iwed, 1).get_json()["id"]
+    answer = client.post(f"/api/v1/registrations/{mine}/cancel", json={}, headers=iwed)
+    assert answer.status_code == 200 and answer.get_json()["status"] == "cancelled"
+
+
+def test_focal_point_cannot_use_organizer_only_categories(client, iwed):
+    payload = nth_delegate(1, category="SPEAKER")
+    payload.pop("agency")
+    answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=iwed)
+    assert answer.status_code == 403
+    assert answer.get_json()["code"] == "category_not_allowed"
+
+
+def test_substitution_keeps_the_seat_and_tells_both(client, session, iwed):
+    old = _register(client, iwed, 1).get_json()["id"]
+    seats = session.scalar(select(Agency.registered_count).where(Agency.code == "IWED"))
+    answer = client.post(
+        f"/api/v1/registrations/{old}/substitute", json=nth_delegate(2), headers=iwed
+    )
+    assert answer.status_code == 201
+    session.expire_all()
+    assert session.scalar(select(Agency.registered_count).where(Agency.code == "IWED")) == seats
+    assert session.get(Registration, old).status == "cancelled"
+    [cancelled] = _outbox(session, "delegate.cancelled")
+    assert (cancelled["delegate"]["badge_id"], cancelled["reason"]) == (old, "substituted")
+    registered = _outbox(session, "delegate.registered")
+    assert registered[-1]["delegate"]["badge_id"] == answer.get_json()["id"]
+
+
+def test_substituting_a_withdrawn_delegate_is_refused(client, iwed):
+    old = _register(client, iwed, 1).get_json()["id"]
+    client.post(f"/api/v1/registrations/{old}/cancel", json={}, headers=iwed)
+    answer = client.post(
+        f"/api/v1/registrations/{old}/substitute", json=nth_delegate(2), headers=iwed
+    )
+    assert answer.status_code == 409
+
+
+def test_substitute_already_registered_is_refused_and_nothing_changes(client, session, iwed):
+    old = _register(client, iwed, 1).get_json()["id"]
+    _register(client, iwed, 2)
+    answer = client.post(
+        f"/api/v1/registrations/{old}/substitute", json=nth_delegate(2), headers=iwed
+    )
+    assert answer.status_code == 409
+    session.expire_all()
+    assert session.get(Registration, old).status == "active"
+
+
+def test_substituted_badge_is_revoked_at_the_door(client, session, iwed, checkin_db, keyring):
+    old = _register(client, iwed, 1).get_json()
+    client.post(f"/api/v1/registrations/{old['id']}/substitute", json=nth_delegate(2), headers=iwed)
+    factory, close = rollback_factory(checkin_db.engine)
+    with factory() as door_session:
+        for payload in _outbox(session, "delegate.registered") + _outbox(
+            session, "delegate.cancelled"
+        ):
+            door.apply_roster_event(door_session, payload)
+        answer = door.scan(door_session, keyring.public_keys(), _door_scan(door_session, old))
+    close()
+    assert answer["status"] == "revoked"
+
+
+def _door_scan(door_session, registration: dict) -> ScanRequest:
+    """A scan of the registration's badge at a door list admitting every day and category."""
+    any_day = CheckinList(
+        event_id=door_session.scalar(select(RosterEntry.event_id).limit(1)),
+        name_ar="الكل",
+        name_en="All",
+        day=None,
+        categories=None,
+        created_at=utcnow(),
+    )
+    door_session.add(any_day)
+    door_session.commit()
+    token = registration["badge"]["token"]
+    return ScanRequest(list_id=any_day.id, nonce=uuid.uuid4().hex, gate="A", token=token)
+
+
+def test_organizer_invites_a_focal_point_who_accepts(client, session, auth):
+    invite = {"email": "noor@example.org", "name": "نور", "language": "ar"}
+    answer = client.post(f"{EVENT}/agencies/IWED/invitations", json=invite, headers=auth)
+    assert answer.status_code == 201
+    [email] = _outbox(session, "account.message")
+    assert email["kind"] == "invitation" and email["agency"]["name_en"].startswith("Iraqi Women")
+    token = email["link"].rsplit("/", 1)[1]
+    accept = {"password": "Tigris-2023-delegation"}
+    assert client.post(f"/api/v1/invitations/{token}/accept", json=accept).status_code == 201
+    again = client.post(f"/api/v1/invitations/{token}/accept", json=accept)
+    assert again.status_code == 409 and again.get_json()["code"] == "invitation_used"
+    account = session.scalar(select(Account).where(Account.email == "noor@example.org"))
+    assert account.role == "focal_point" and len(account.agency_ids) == 1
+
+
+def test_a_new_invitation_replaces_the_pending_one(client, session, auth):
+    invite = {"email": "noor@example.org", "name": "Noor"}
+    client.post(f"{EVENT}/agencies/IWED/invitations", json=invite, headers=auth)
+    client.post(f"{EVENT}/agencies/IWED/invitations", json=invite, headers=auth)
+    first, second = (m["link"].rsplit("/", 1)[1] for m in _outbox(session, "account.message"))
+    accept = {"password": "Tigris-2023-delegation"}
+    assert client.post(f"/api/v1/invitations/{first}/accept", json=accept).status_code == 404
+    assert client.post(f"/api/v1/invitations/{second}/accept", json=accept).status_code == 201
+
+
+def test_invited_focal_point_of_two_agencies_acts_for_both(client, session, auth):
+    accept = {"password": "Tigris-2023-delegation"}
+    for agency in ("IWED", "WED-KRK"):
+        invite = {"email": "noor@example.org", "name": "Noor"}
+        client.post(f"{EVENT}/agencies/{agency}/invitations", json=invite, headers=auth)
+        token = _outbox(session, "account.message")[-1]["link"].rsplit("/", 1)[1]
+        assert client.post(f"/api/v1/invitations/{token}/accept", json=accept).status_code == 201
+    account = session.scalar(select(Account).where(Account.email == "noor@example.org"))
+    assert len(account.agency_ids) == 2
+
+
+def test_an_organizer_cannot_be_turned_into_a_focal_point(client, session, auth, make_account):
+    make_account("organizer", email="amal@example.org")
+    invite = {"email": "amal@example.org", "name": "Amal"}
+    client.post(f"{EVENT}/agencies/IWED/invitations", json=invite, headers=auth)
+    token = _outbox(session, "account.message")[-1]["link"].rsplit("/", 1)[1]
+    answer = client.post(f"/api/v1/invitations/{token}/accept", json={"password": "x" * 12})
+    assert answer.status_code == 409 and answer.get_json()["code"] == "account_role_conflict"
+
+
+def test_forged_invitation_link_is_not_found(client):
+    answer = client.post("/api/v1/invitations/1~abc.forged/accept", json={"password": "y" * 12})
+    assert answer.status_code == 404
