@@ -96,6 +96,9 @@ def _web_command() -> list[str]:
         "4",
         "--access-logfile",
         "-",
+        # Private links (/r/<token>, agency links) appear redacted in the access log.
+        "--logger-class",
+        "runner.access_log.RedactingLogger",
     ]
 
 
