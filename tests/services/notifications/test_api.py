@@ -26,7 +26,7 @@ from services.notifications.models import STATUSES, Delivery
 from services.notifications.schemas import DeliverySchema
 from shared.identity import issue_api_token, new_token_id
 from tests.conftest import rollback_factory
-from tests.services.notifications.payloads import delegate_event
+from tests.services.notifications.payloads import account_message, delegate_event
 from tests.services.notifications.sms_provider import signature
 
 SECRET = "notifications-api-test-secret-0123456789-abcdef"
@@ -677,8 +677,13 @@ def test_broadcast_to_an_event_without_recipients_queues_nothing(client, sends, 
 
 
 def test_broadcast_bodies_of_exactly_the_maximum_length_are_accepted(client, sends, recipients):
+    # By e-mail only: as an SMS such a text would be refused (below).
     body = message(
-        subject_ar="ع" * 200, subject_en="s" * 200, body_ar="ن" * 2000, body_en="b" * 2000
+        subject_ar="ع" * 200,
+        subject_en="s" * 200,
+        body_ar="ن" * 2000,
+        body_en="b" * 2000,
+        audience={"category": "SPEAKER"},
     )
     response = client.post(broadcasts(1), headers=ADMIN, json=body)
     assert response.status_code == 202, response.get_data(as_text=True)
@@ -777,6 +782,85 @@ def test_an_empty_audience_filter_is_refused_not_widened_to_everyone(
     before = count(session)
     response = client.post(broadcasts(1), headers=ADMIN, json=message(audience=audience))
     problem(response, 422)
+    assert count(session) == before and sends() == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("ar", "هذه الرسالة تحتاج 3 أجزاء"), ("en", "As an SMS this message takes 3 parts")],
+)
+def test_a_broadcast_whose_sms_exceeds_two_parts_is_refused_and_logs_nothing(
+    client, session, sends, recipients, lang, text
+):
+    sends()
+    before = count(session)
+    long_ar = "تبدأ الجلسة الافتتاحية في القاعة الكبرى الساعة العاشرة صباحاً. " * 2  # + the link
+    response = client.post(
+        broadcasts(1), headers={**ADMIN, "Accept-Language": lang}, json=message(body_ar=long_ar)
+    )
+    [error] = problem(response, 422)["errors"]
+    assert (error["field"], error["code"]) == ("message.sms", "sms_too_long")
+    assert error["message"].startswith(text) and "body_ar" in error["message"]
+    assert count(session) == before and sends() == []
+
+
+def test_a_long_broadcast_is_accepted_when_nobody_in_the_audience_gets_sms(
+    client, sends, recipients
+):
+    long_ar = "تبدأ الجلسة الافتتاحية في القاعة الكبرى الساعة العاشرة صباحاً. " * 2
+    body = message(body_ar=long_ar, audience={"category": "SPEAKER"})
+    response = client.post(broadcasts(1), headers=ADMIN, json=body)
+    assert (response.status_code, response.get_json()["queued"]) == (202, 1)
+
+
+# --- account messages (password reset, invitation): the link is a credential ----------------------
+
+
+@pytest.fixture
+def account_deliveries(session):
+    """An invitation for event 1 and a password reset (no event), as the worker logs them."""
+    [invitation] = operations.record_account_message(session, account_message("invitation"))
+    [reset] = operations.record_account_message(session, account_message("password_reset"))
+    return SimpleNamespace(invitation=invitation, reset=reset)
+
+
+def test_listings_and_reads_show_account_messages_without_their_link(client, account_deliveries):
+    organizer = bearer("organizer", events=[1])
+    responses = [
+        client.get(DELIVERIES, headers=ADMIN),
+        client.get(f"{DELIVERIES}?event_id=1", headers=organizer),
+        client.get(f"{DELIVERIES}?kind=password_reset", headers=ADMIN),
+        client.get(f"{DELIVERIES}/{account_deliveries.invitation}", headers=organizer),
+        client.get(f"{DELIVERIES}/{account_deliveries.reset}", headers=ADMIN),
+    ]
+    assert [r.status_code for r in responses] == [200] * 5
+    for response in responses:
+        assert "Secret_" not in response.get_data(as_text=True)
+    listed = {item["kind"]: item for item in responses[0].get_json()}
+    assert set(listed["invitation"]) == FIELDS
+    assert (listed["password_reset"]["event_id"], listed["password_reset"]["badge_id"]) == (0, 0)
+    assert ids_of(responses[1]) == [account_deliveries.invitation]
+
+
+def test_an_organizer_of_an_event_cannot_read_password_resets(client, account_deliveries):
+    organizer = bearer("organizer", events=[1])
+    problem(client.get(f"{DELIVERIES}/{account_deliveries.reset}", headers=organizer), 403)
+
+
+@pytest.mark.parametrize(
+    ("lang", "start"),
+    [("ar", "لا يُعاد إرسال رسائل استعادة كلمة المرور"), ("en", "Password reset and invitation")],
+)
+def test_account_messages_are_never_resent(client, session, sends, account_deliveries, lang, start):
+    sends()
+    before = count(session)
+    for delivery_id in (account_deliveries.invitation, account_deliveries.reset):
+        response = client.post(
+            f"{DELIVERIES}/{delivery_id}/resend", headers={**ADMIN, "Accept-Language": lang}
+        )
+        body = problem(response, 409)
+        assert body["code"] == "account_message_not_resendable"
+        assert body["title"].startswith(start)
     assert count(session) == before and sends() == []
 
 

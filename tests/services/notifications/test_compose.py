@@ -347,3 +347,14 @@ def test_a_link_too_long_for_two_parts_is_still_sent():
 def test_broadcast_sms_is_the_organizers_text_plus_the_link():
     sms = render_sms("broadcast", make_payload("en"), {"body": "Hall B, not A."})
     assert sms == f"Hall B, not A.\n{URL}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_stored_broadcast_is_rendered_in_the_recipients_language(lang):
+    stored = {"id": "b1", "subject_ar": "تغيير القاعة", "subject_en": "Hall change"}
+    stored |= {"body_ar": "القاعة B.", "body_en": "Hall B."}
+    payload = make_payload(lang)
+    msg = render_email("broadcast", payload, sender=SENDER, message_id="b", extra=stored)
+    assert msg["Subject"] == stored[f"subject_{lang}"]
+    assert stored[f"body_{lang}"] in msg.get_body(("plain",)).get_content()
+    assert render_sms("broadcast", payload, stored) == f"{stored[f'body_{lang}']}\n{URL}"
