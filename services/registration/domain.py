@@ -71,20 +71,25 @@ def delegate_event(
         "topic": topic,
         "message_id": message_id,
         "occurred_at": now.isoformat(),
-        "event": {
-            "id": event.id,
-            "slug": event.slug,
-            "name_ar": event.name_ar,
-            "name_en": event.name_en,
-            "venue_ar": event.venue_ar,
-            "venue_en": event.venue_en,
-            "timezone": event.timezone,
-            "days": [d.day.isoformat() for d in event.days],
-        },
+        "event": event_info(event),
         "delegate": _delegate_info(registration, agency, category),
         "badge_token": token,
         "self_service_url": url,
         "reason": reason,
+    }
+
+
+def event_info(event) -> dict:
+    """The event as messages carry it: names, venue, timezone and days."""
+    return {
+        "id": event.id,
+        "slug": event.slug,
+        "name_ar": event.name_ar,
+        "name_en": event.name_en,
+        "venue_ar": event.venue_ar,
+        "venue_en": event.venue_en,
+        "timezone": event.timezone,
+        "days": [d.day.isoformat() for d in event.days],
     }
 
 

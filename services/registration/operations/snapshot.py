@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from services.registration import domain
 from services.registration.models import Event, Registration
 from services.registration.operations.context import Context
+from services.registration.operations.events import event_snapshot, latest_event_sequence
 
 
 def roster_snapshot(session: Session, ctx: Context, event: Event) -> dict:
-    """Every registration of the event (active and cancelled) as its current delegate event."""
+    """Every registration (active and cancelled) as a delegate event, and the event's set-up."""
     query = select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
     delegates = [
         domain.delegate_event(
@@ -26,4 +27,7 @@ def roster_snapshot(session: Session, ctx: Context, event: Event) -> dict:
         )
         for registration in session.scalars(query)
     ]
-    return {"event_id": event.id, "delegates": delegates}
+    setup = event_snapshot(
+        session, event, latest_event_sequence(session), uuid.uuid4().hex, ctx.clock()
+    )
+    return {"event_id": event.id, "event_snapshot": setup, "delegates": delegates}

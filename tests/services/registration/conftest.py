@@ -166,6 +166,17 @@ def row_count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
+def delegate_messages(session) -> int:
+    """Outbox messages about delegates (set-up changes announce `event.changed` besides)."""
+    from sqlalchemy import func, select
+
+    from services.registration.models import OutboxMessage
+    from shared.contracts import DELEGATE_TOPICS
+
+    query = select(func.count()).where(OutboxMessage.topic.in_(DELEGATE_TOPICS))
+    return session.scalar(query)
+
+
 # --- Accounts ------------------------------------------------------------------------------------
 
 PASSWORD = "kahramana-1958-baghdad"

@@ -172,7 +172,8 @@ def test_every_change_writes_a_contract_valid_outbox_event(session, ctx, demo_ev
     operations.reissue_badge(session, ctx, registration, "lost")
     operations.cancel_registration(session, ctx, registration, "no longer attending")
     session.commit()
-    messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    query = select(OutboxMessage).where(OutboxMessage.topic != "event.changed")
+    messages = session.scalars(query.order_by(OutboxMessage.id)).all()
     assert [m.topic for m in messages] == [
         "delegate.registered",
         "delegate.updated",
@@ -187,7 +188,8 @@ def test_every_change_writes_a_contract_valid_outbox_event(session, ctx, demo_ev
 
 def test_outbox_event_carries_what_consumers_need(session, ctx, demo_event):
     registration = register(session, ctx, demo_event, delegate())
-    payload = session.scalar(select(OutboxMessage)).payload
+    query = select(OutboxMessage).where(OutboxMessage.topic == "delegate.registered")
+    payload = session.scalar(query).payload
     assert payload["badge_token"] == ctx.badge_token(registration)
     assert payload["self_service_url"] == ctx.delegate_link(registration)
     assert payload["event"]["timezone"] == "Asia/Baghdad"

@@ -11,9 +11,15 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from services.registration import operations
-from services.registration.models import Agency, Event, OutboxMessage, Registration
+from services.registration.models import Agency, Event, Registration
 from shared.db import utcnow
-from tests.services.registration.conftest import decode_qr, delegate, nth_delegate, row_count
+from tests.services.registration.conftest import (
+    decode_qr,
+    delegate,
+    delegate_messages,
+    nth_delegate,
+    row_count,
+)
 
 FORM = "/e/wli-gbv-2023/register"
 REQUIRED_AR = "هذا الحقل مطلوب."
@@ -51,7 +57,7 @@ def only_registration(session) -> Registration:
 
 
 def written(session) -> tuple[int, int]:
-    return row_count(session, Registration), row_count(session, OutboxMessage)
+    return row_count(session, Registration), delegate_messages(session)
 
 
 def seats(session, code: str = "IWED") -> int:
