@@ -63,11 +63,9 @@ def _register_cli(app: Flask, factory) -> None:
 
         import click
 
-        from services.checkin.operations import rebuild_roster
-        from shared.contracts import DelegateEventSchema
+        from services.checkin.operations import rebuild_from_snapshot
 
         snapshot = json.load(sys.stdin)
-        DelegateEventSchema(many=True).load(snapshot["delegates"])
         with factory() as session:
-            count = rebuild_roster(session, snapshot["event_id"], snapshot["delegates"])
+            count = rebuild_from_snapshot(session, snapshot)
         click.echo(f"roster of event {snapshot['event_id']} rebuilt: {count} badges")

@@ -31,7 +31,19 @@ class RosterEntry(Base):
     """A badge the doors must recognise: registration's state, applied in version order."""
 
     __tablename__ = "roster"
-    __table_args__ = (Index("ix_roster_event_name_key", "event_id", "name_key"),)
+    __table_args__ = (
+        Index("ix_roster_event_name_key", "event_id", "name_key"),
+        # Attendance reports group an event's roster by these, reading the index alone.
+        Index(
+            "ix_roster_event_report",
+            "event_id",
+            "agency_id",
+            "category_code",
+            "gender",
+            "status",
+            "badge_id",
+        ),
+    )
 
     badge_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     event_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -66,6 +78,35 @@ class EventInfo(Base):
     name_en: Mapped[str] = mapped_column(String(300))
     timezone: Mapped[str] = mapped_column(String(64))
     days: Mapped[list] = mapped_column(JSON)
+    # The last `event.changed` applied (agencies and categories below are that snapshot's).
+    setup_sequence: Mapped[int | None] = mapped_column(Integer)
+
+
+class Agency(Base):
+    """An agency of an event with its quota, from registration's set-up snapshots."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name_ar: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    sector: Mapped[str] = mapped_column(String(32))
+    governorate: Mapped[str | None] = mapped_column(String(64))
+    quota: Mapped[int | None] = mapped_column(Integer)
+
+
+class Category(Base):
+    """A badge category of an event, from registration's set-up snapshots."""
+
+    __tablename__ = "categories"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_ar: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    color: Mapped[str] = mapped_column(String(7))
 
 
 class CheckinList(Base):
@@ -122,6 +163,16 @@ class Checkin(Base):
             postgresql_where=text("undone_at IS NULL"),
             sqlite_where=text("undone_at IS NULL"),
         ),
+        # Attendance reports read an event's live check-ins from this index alone.
+        Index(
+            "ix_checkins_live_report",
+            "event_id",
+            "badge_id",
+            "list_id",
+            "checked_in_at",
+            postgresql_where=text("undone_at IS NULL"),
+            sqlite_where=text("undone_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,7 +203,7 @@ class Device(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to whom and when: undos, manual check-ins, device changes."""
+    """Who did what to whom and when: undos, manual check-ins, devices, reports of people."""
 
     __tablename__ = "audit_log"
 

@@ -1,4 +1,4 @@
-"""Celery tasks of the check-in service: keep the roster in step with registration."""
+"""Celery tasks of the check-in service: keep the roster and event set-up in step."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from sqlalchemy.exc import DBAPIError
 
 from services.checkin import operations
 from services.checkin.models import RevokedToken
-from shared.contracts import DelegateEventSchema
+from shared.contracts import DelegateEventSchema, EventSnapshotSchema
 from shared.revocations import apply_revocation_event
 from shared.web import db_session
 
 log = logging.getLogger(__name__)
 _contract = DelegateEventSchema()
+_setup_contract = EventSnapshotSchema()
 
 
 @shared_task(
@@ -40,3 +41,19 @@ def apply_roster_event(payload: dict) -> bool:
 def revoke_token(payload: dict) -> bool:
     """Refuse a bearer token revoked in registration from now on."""
     return apply_revocation_event(db_session(), RevokedToken, payload)
+
+
+@shared_task(
+    name="checkin.apply_event_snapshot",
+    autoretry_for=(DBAPIError,),
+    retry_backoff=True,
+    max_retries=None,
+)
+def apply_event_snapshot(payload: dict) -> bool:
+    """Replace an event's agencies (quotas) and categories with registration's latest set-up."""
+    try:
+        _setup_contract.load(payload)
+    except ValidationError as error:  # a bad message never becomes valid: drop, loudly
+        log.error("rejected event snapshot: %s", error.messages)
+        return False
+    return operations.apply_event_snapshot(db_session(), payload)

@@ -18,10 +18,12 @@ from services.checkin.operations.scanning import (
     scan,
     undo_checkin,
 )
+from services.checkin.operations.setup import apply_event_snapshot, rebuild_from_snapshot
 
 __all__ = [
     "ScanRequest",
     "add_list",
+    "apply_event_snapshot",
     "apply_roster_event",
     "badge_view",
     "create_device",
@@ -30,6 +32,7 @@ __all__ = [
     "lists_of",
     "live_counts",
     "manual_checkin",
+    "rebuild_from_snapshot",
     "rebuild_roster",
     "revoke_device",
     "roster_of",
