@@ -1,0 +1,216 @@
+"""Attendance by agency: the one query layer behind the API, the dashboard and the exports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import Session
+
+from services.checkin import figures
+from services.checkin.models import (
+    Agency,
+    Category,
+    Checkin,
+    CheckinList,
+    EventInfo,
+    RosterEntry,
+)
+from shared.db import utcnow
+
+ACTIVE, CANCELLED = "active", "cancelled"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a caller may see of an event: every agency (None) or only these."""
+
+    event: EventInfo
+    agencies: tuple[int, ...] | None = None
+
+    def only_visible(self, query, column=RosterEntry.agency_id):
+        """Restrict a query to the visible agencies."""
+        return query if self.agencies is None else query.where(column.in_(self.agencies))
+
+
+def event_days(session: Session, event: EventInfo) -> list[date]:
+    """The event's days and any other day a check-in list is for, in order."""
+    listed = select(CheckinList.day).where(
+        CheckinList.event_id == event.id, CheckinList.day.is_not(None)
+    )
+    days = {date.fromisoformat(str(d)) for d in event.days} | set(session.scalars(listed))
+    return sorted(days)
+
+
+def live_by_badge(scope: Scope, days: Sequence[date]):
+    """Per badge with a live check-in: its first arrival on each day (columns d0, d1, ...)."""
+    firsts = [
+        func.min(case((CheckinList.day == day, Checkin.checked_in_at))).label(f"d{index}")
+        for index, day in enumerate(days)
+    ]
+    query = (
+        select(Checkin.badge_id, *firsts)
+        .join(CheckinList, CheckinList.id == Checkin.list_id)
+        .where(Checkin.event_id == scope.event.id, Checkin.undone_at.is_(None))
+        .group_by(Checkin.badge_id)
+    )
+    if scope.agencies is not None:
+        visible = scope.only_visible(select(RosterEntry.badge_id))
+        query = query.where(Checkin.badge_id.in_(visible))
+    return query.subquery()
+
+
+def cells(session: Session, scope: Scope, days: Sequence[date]) -> list[figures.Cell]:
+    """Registered, cancelled and attended per agency, category and gender, overall and per day."""
+    live = live_by_badge(scope, days)
+    r = RosterEntry
+    columns = [r.agency_id, r.category_code, r.gender, r.status, func.count(live.c.badge_id)]
+    for index in range(len(days)):
+        first = live.c[f"d{index}"]
+        columns += [func.count(first), func.min(first), func.max(first)]
+    query = (
+        select(*columns, func.count())
+        .outerjoin(live, live.c.badge_id == r.badge_id)
+        .where(r.event_id == scope.event.id)
+        .group_by(r.agency_id, r.category_code, r.gender, r.status)
+    )
+    found: dict[tuple, figures.Cell] = {}
+    for row in session.execute(scope.only_visible(query)):
+        cell = found.setdefault(tuple(row[:3]), figures.Cell(*row[:3]))
+        _count(cell, row, days)
+    return list(found.values())
+
+
+def _count(cell: figures.Cell, row, days: Sequence[date]) -> None:
+    """Fold one status row of the grouped query into its cell (only active ones attend)."""
+    people = row[-1]
+    if row.status != ACTIVE:
+        cell.cancelled += people
+        return
+    cell.registered += people
+    cell.attended += row[4]
+    for index, day in enumerate(days):
+        count, first, last = row[5 + 3 * index : 8 + 3 * index]
+        cell.days[day.isoformat()] = figures.DayFigure(count, first, last)
+
+
+def agencies(session: Session, scope: Scope, seen: set[int]) -> dict[int, dict]:
+    """Agencies by id: every one of the set-up, and any the roster knows that it lacks."""
+    query = scope.only_visible(select(Agency).where(Agency.event_id == scope.event.id), Agency.id)
+    found = {a.id: _agency(a) for a in session.scalars(query)}
+    missing = seen - set(found)
+    if missing:
+        r = RosterEntry
+        names = select(r.agency_id, r.agency_code, r.agency_name_ar, r.agency_name_en).where(
+            r.event_id == scope.event.id, r.agency_id.in_(missing)
+        )
+        for row in session.execute(names.distinct()):
+            found.setdefault(row[0], _agency_names(*row))
+    return dict(sorted(found.items(), key=lambda item: item[1]["code"]))
+
+
+def _agency(agency: Agency) -> dict:
+    return {
+        "id": agency.id,
+        "code": agency.code,
+        "name_ar": agency.name_ar,
+        "name_en": agency.name_en,
+        "sector": agency.sector,
+        "quota": agency.quota,
+    }
+
+
+def _agency_names(agency_id, code, name_ar, name_en) -> dict:
+    return {"id": agency_id, "code": code, "name_ar": name_ar, "name_en": name_en}
+
+
+def categories(session: Session, scope: Scope, seen: set[str]) -> dict[str, dict]:
+    """Categories by code: the set-up's, and any the roster knows that it lacks."""
+    query = select(Category).where(Category.event_id == scope.event.id)
+    found = {
+        c.code: {"code": c.code, "name_ar": c.name_ar, "name_en": c.name_en}
+        for c in session.scalars(query)
+    }
+    missing = seen - set(found)
+    if missing:
+        r = RosterEntry
+        names = select(r.category_code, r.category_name_ar, r.category_name_en).where(
+            r.event_id == scope.event.id, r.category_code.in_(missing)
+        )
+        for code, name_ar, name_en in session.execute(names.distinct()):
+            found.setdefault(code, {"code": code, "name_ar": name_ar, "name_en": name_en})
+    return dict(sorted(found.items()))
+
+
+def report(session: Session, scope: Scope, by: Sequence[str]) -> dict:
+    """Attendance of an event broken down `by` agency, day, category and/or gender."""
+    days = event_days(session, scope.event)
+    found = cells(session, scope, days)
+    agency_info = agencies(session, scope, {c.agency_id for c in found})
+    category_info = categories(session, scope, {c.category for c in found})
+    domains = {
+        "agency": list(agency_info),
+        "day": [d.isoformat() for d in days],
+        "category": list(category_info),
+        "gender": figures.gender_order({c.gender for c in found}),
+    }
+    quotas = {agency_id: info.get("quota") for agency_id, info in agency_info.items()}
+    rows = figures.breakdown(found, by, domains, quotas)
+    labels = {"agency": agency_info, "category": category_info}
+    zone = ZoneInfo(scope.event.timezone)
+    return {
+        "event": event_view(scope.event, days),
+        "by": list(by),
+        "generated_at": utcnow().astimezone(zone),
+        "totals": _local(_totals(found, quotas), zone),
+        "rows": [_labelled(row, labels, zone) for row in rows],
+    }
+
+
+def _totals(found: list[figures.Cell], quotas: dict) -> dict:
+    defined = [q for q in quotas.values() if q is not None]
+    return figures.figures(figures.total(found), None, sum(defined) if defined else None)
+
+
+def _labelled(row: dict, labels: dict, zone: ZoneInfo) -> dict:
+    """A row with its dimension values spelled out (agency and category names)."""
+    values = row.pop("values")
+    named = {d: labels[d][v] if d in labels else v for d, v in values.items()}
+    return {**named, **_local(row, zone)}
+
+
+def _local(row: dict, zone: ZoneInfo) -> dict:
+    for name in ("first_arrival", "last_arrival"):
+        if isinstance(row.get(name), datetime):
+            row[name] = row[name].astimezone(zone)
+    return row
+
+
+def event_view(event: EventInfo, days: Sequence[date]) -> dict:
+    """The event as reports show it."""
+    return {
+        "id": event.id,
+        "slug": event.slug,
+        "name_ar": event.name_ar,
+        "name_en": event.name_en,
+        "timezone": event.timezone,
+        "days": [d.isoformat() for d in days],
+    }
+
+
+def attended_on(event_id: int, day: date | None):
+    """A condition: the roster entry has a live check-in (on a list of `day`, if given)."""
+    condition = exists().where(
+        Checkin.badge_id == RosterEntry.badge_id,
+        Checkin.event_id == event_id,
+        Checkin.undone_at.is_(None),
+    )
+    if day is not None:
+        on_day = select(CheckinList.id).where(
+            CheckinList.event_id == event_id, CheckinList.day == day
+        )
+        condition = condition.where(Checkin.list_id.in_(on_day))
+    return condition
