@@ -10,6 +10,7 @@ from flask import Flask, request
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from shared.access import PUBLIC, allow
 from shared.config import ConfigError
 from shared.i18n import Catalog
 from shared.limits import (
@@ -76,6 +77,7 @@ def login_app(redis_url: str, settings: LimitSettings) -> Flask:
     init_limits(app, redis_url, settings)
 
     @app.post("/api/v1/login")
+    @allow(PUBLIC)
     @limit_login()
     def login():
         hit_account_limit(request.get_json()["email"])
