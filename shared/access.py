@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import abort, current_app, g, redirect, request
 
 from shared.identity import Identity, InvalidCredential, verify_api_token, verify_session
 from shared.problems import DomainError
@@ -14,6 +15,8 @@ from shared.web import db_session
 PUBLIC = "public"
 API_TOKEN_MAX_AGE = 90 * 86400
 SESSION_COOKIE = "hudoor_session"
+# The registration service's login page, at the root of the site behind the gateway.
+LOGIN_PAGE = "/login"
 SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -55,9 +58,20 @@ def _check(roles) -> None:
         return
     identity = current_identity()
     if identity is None:
+        _send_visitors_to_login()
         raise DomainError("unauthorized", kind="unauthorized")
     if identity.role not in roles:
         raise DomainError("forbidden", kind="forbidden")
+
+
+def _send_visitors_to_login() -> None:
+    """A page opened without a session goes to the login page, then back to where it was."""
+    if request.method != "GET" or "/api/" in request.path:
+        return
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return
+    target = request.script_root + request.full_path.rstrip("?")
+    abort(redirect(LOGIN_PAGE + "?" + urlencode({"next": target}), code=303))
 
 
 def current_identity() -> Identity | None:

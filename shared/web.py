@@ -54,7 +54,7 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.extensions["hudoor_sessions"] = factory
     app.register_blueprint(shared_blueprint)
     # Imported here: the access module reads this module's request session.
-    from shared.access import enforce_policy
+    from shared.access import current_identity, enforce_policy
 
     app.before_request(_negotiate_language)
     app.before_request(_apply_upload_limit)  # first: the policy's CSRF check may read a form
@@ -67,7 +67,7 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
     app.jinja_env.globals.update(t=translate, lang=lambda: g.get("lang", "ar"))
     app.jinja_env.globals.update(direction=lambda: direction(g.get("lang", "ar")))
-    app.jinja_env.globals.update(localized=localized)
+    app.jinja_env.globals.update(localized=localized, identity=current_identity)
 
 
 def localized(obj, name: str) -> str:

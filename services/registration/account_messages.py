@@ -128,4 +128,5 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "manage.row": ("Row {row}", "الصف {row}"),
     "manage.print": ("Print badges", "طباعة الشارات"),
+    "manage.dashboard": ("Attendance dashboard", "لوحة الحضور"),
 }

@@ -19,6 +19,7 @@ from services.registration.account_schemas import (
 )
 from services.registration.operations import accounts, invitations
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.limits import hit_account_limit, limit_login
 from shared.web import db_session
 
 ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
@@ -40,8 +41,10 @@ def me() -> Account:
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, ApiTokenSchema)
 @allow(PUBLIC)
+@limit_login()
 def create_token_with_password(data):
     """Exchange an account's email and password for a bearer API token."""
+    hit_account_limit(data["email"])
     session = db_session()
     account = accounts.authenticate(session, data["email"], data["password"])
     return _new_token(session, account, data["label"])
@@ -93,8 +96,10 @@ def revoke_own_token(token_id):
 @blp.arguments(PasswordResetRequestSchema)
 @blp.response(202)
 @allow(PUBLIC)
+@limit_login()
 def request_password_reset(data):
     """Email a reset link if such an account exists; the answer is the same either way."""
+    hit_account_limit(data["email"])
     session = db_session()
     accounts.request_password_reset(session, context(), data["email"], _language())
     session.commit()
@@ -104,6 +109,7 @@ def request_password_reset(data):
 @blp.arguments(NewPasswordSchema)
 @blp.response(204)
 @allow(PUBLIC)
+@limit_login()
 def reset_password(data, token):
     """Set a new password through a reset link; every session and token of the account ends."""
     session = db_session()
@@ -174,6 +180,7 @@ def list_invitations(ref):
 @blp.arguments(NewPasswordSchema)
 @blp.response(201, AccountSchema)
 @allow(PUBLIC)
+@limit_login()
 def accept_invitation(data, token):
     """Accept an invitation: create the focal point's account (or add the agency to it)."""
     session = db_session()

@@ -8,7 +8,19 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 
-from services.registration import api, cli, imports_api, printing_api, tasks, views
+from services.registration import (
+    account_views,
+    accounts_api,
+    api,
+    cli,
+    delegation_api,
+    imports_api,
+    manage_views,
+    printing_api,
+    tasks,
+    views,
+)
+from services.registration.account_messages import ACCOUNT_MESSAGES
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
 from services.registration.operations import Context, outbox
@@ -22,7 +34,7 @@ from shared.problems import DomainError
 from shared.web import HudoorApi, api_settings, init_web, render_domain_error
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CATALOG = Catalog(MESSAGES)
+CATALOG = Catalog(MESSAGES, ACCOUNT_MESSAGES)
 
 
 def create_app(config: RegistrationConfig | None = None, session_factory=None) -> Flask:
@@ -96,8 +108,13 @@ def _install_blueprints(app: Flask) -> None:
     csrf.exempt(printing_api.blp)
     rest.register_blueprint(imports_api.blp)
     csrf.exempt(imports_api.blp)
+    for blueprint in (accounts_api.blp, delegation_api.blp):
+        rest.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
     app.register_blueprint(printing_api.pages)
     app.register_blueprint(views.pages)
+    app.register_blueprint(account_views.account_pages)
+    app.register_blueprint(manage_views.manage_pages)
     app.register_error_handler(CSRFError, _csrf_failed)
 
 

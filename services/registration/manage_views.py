@@ -1,0 +1,197 @@
+"""Pages of organizers and focal points: events, agencies, invitations and delegations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from services.registration import operations
+from services.registration.account_schemas import InvitationSchema
+from services.registration.account_views import PRIVATE, form_errors
+from services.registration.api import context
+from services.registration.models import Agency, Event, Registration
+from services.registration.operations import invitations
+from services.registration.operations.imports import import_delegation
+from services.registration.schemas import RegistrationSchema
+from services.registration.views import FORM_FIELDS
+from shared.access import allow, current_identity, require_agency_scope, require_event_scope
+from shared.problems import DomainError
+from shared.web import db_session, translate
+
+manage_pages = Blueprint("manage_pages", __name__, template_folder="templates")
+MANAGE = ("admin", "organizer")
+DELEGATION = (*MANAGE, "focal_point")
+_delegate_schema = RegistrationSchema()
+
+
+@manage_pages.route("/manage")
+@allow(*DELEGATION, "viewer")
+def home():
+    """The caller's events (and a focal point's agencies)."""
+    identity = current_identity()
+    query = select(Event).order_by(Event.id.desc())
+    if identity.events is not None:
+        query = query.where(Event.id.in_(identity.events))
+    events = db_session().scalars(query).all()
+    agencies = _own_agencies(identity) if identity.role == "focal_point" else []
+    return render_template("manage_home.html", events=events, agencies=agencies), 200, PRIVATE
+
+
+def _own_agencies(identity) -> list[Agency]:
+    query = select(Agency).where(Agency.id.in_(identity.agencies or ())).order_by(Agency.id)
+    return db_session().scalars(query).all()
+
+
+def _event(slug: str) -> Event:
+    event = operations.get_event(db_session(), slug)
+    require_event_scope(current_identity(), event.id)
+    return event
+
+
+@manage_pages.route("/manage/e/<slug>", methods=["GET", "POST"])
+@allow(*MANAGE)
+def event_page(slug):
+    """An event's agencies with quotas and focal points; invite a focal point."""
+    event = _event(slug)
+    errors, notice = {}, None
+    if request.method == "POST":
+        errors = form_errors(lambda: _invite(event))
+        notice = None if errors else translate("manage.invited", email=request.form.get("email"))
+    agencies = db_session().scalars(
+        select(Agency).where(Agency.event_id == event.id).order_by(Agency.name_ar)
+    )
+    page = render_template(
+        "manage_event.html",
+        event=event,
+        agencies=list(agencies),
+        invitations=_by_agency(invitations.invitations_of(db_session(), event)),
+        errors=errors,
+        notice=notice,
+        values=request.form,
+    )
+    return page, 422 if errors else 200, PRIVATE
+
+
+def _invite(event: Event) -> None:
+    session = db_session()
+    agency = operations.get_agency(session, event, request.form.get("agency", "").upper())
+    fields = {k: request.form.get(k, "") for k in ("email", "name", "language")}
+    data = InvitationSchema().load(fields)
+    by = current_identity().subject
+    invitations.invite_focal_point(session, context(), event, agency, data, by)
+    session.commit()
+
+
+def _by_agency(rows) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        if row.revoked_at is None:
+            grouped.setdefault(row.agency_id, []).append(row)
+    return grouped
+
+
+def _delegation(slug: str, code: str) -> tuple[Event, Agency]:
+    event = operations.get_event(db_session(), slug)
+    agency = operations.get_agency(db_session(), event, code)
+    require_agency_scope(current_identity(), event.id, agency.id)
+    return event, agency
+
+
+@manage_pages.route("/manage/e/<slug>/a/<code>", methods=["GET", "POST"])
+@allow(*DELEGATION)
+def delegation_page(slug, code):
+    """An agency's delegation: quota, delegates, register, withdraw, substitute, upload."""
+    event, agency = _delegation(slug, code)
+    errors, notice = {}, None
+    if request.method == "POST":
+        errors, notice = _delegation_action(event, agency)
+    registrations = db_session().scalars(
+        select(Registration).where(Registration.agency_id == agency.id).order_by(Registration.id)
+    )
+    page = render_template(
+        "manage_delegation.html",
+        event=event,
+        agency=agency,
+        registrations=list(registrations),
+        errors=errors,
+        notice=notice,
+        values=request.form if errors else {},
+        action=request.form.get("action"),
+        substitute_id=request.values.get("substitute", type=int),
+    )
+    return page, 422 if errors else 200, PRIVATE
+
+
+def _privileged() -> bool:
+    return current_identity().role in MANAGE
+
+
+def _delegation_action(event: Event, agency: Agency):
+    """Apply one posted action; return (errors, notice)."""
+    action = request.form.get("action")
+    actions = {
+        "register": _register,
+        "withdraw": _withdraw,
+        "substitute": _substitute,
+        "upload": _upload,
+    }
+    if action not in actions:
+        return {"_form": [translate("bad_request")]}, None
+    done: dict = {}
+    errors = form_errors(lambda: done.update(notice=actions[action](event, agency)))
+    return errors, done.get("notice")
+
+
+def _delegate_values() -> dict:
+    values = {k: request.form.get(k, "") for k in FORM_FIELDS if k in request.form}
+    values.pop("agency", None)
+    return values
+
+
+def _register(event: Event, agency: Agency) -> str:
+    session = db_session()
+    data = _delegate_schema.load(_delegate_values())
+    registration = operations.register_delegate(
+        session, context(), event, data, privileged=_privileged(), agency=agency
+    )
+    session.commit()
+    return translate("manage.registered_one", name=_name(registration))
+
+
+def _own_registration(agency: Agency, lock: bool = True) -> Registration:
+    number = request.form.get("registration", type=int) or 0
+    registration = db_session().get(Registration, min(number, 2**31 - 1))
+    if registration is None or registration.agency_id != agency.id:
+        raise DomainError("registration_not_found", kind="not_found")
+    return operations.get_registration(db_session(), registration.id, lock=lock)
+
+
+def _withdraw(event: Event, agency: Agency) -> str:
+    registration = _own_registration(agency)
+    operations.cancel_registration(db_session(), context(), registration, "withdrawn")
+    db_session().commit()
+    return translate("manage.withdrawn", name=_name(registration))
+
+
+def _substitute(event: Event, agency: Agency) -> str:
+    old = _own_registration(agency)
+    data = _delegate_schema.load(_delegate_values())
+    new = operations.substitute_delegate(
+        db_session(), context(), old, data, privileged=_privileged()
+    )
+    db_session().commit()
+    return translate("manage.substituted", old=_name(old), new=_name(new))
+
+
+def _upload(event: Event, agency: Agency) -> str:
+    upload = request.files.get("file")
+    body = upload.read() if upload is not None else b""
+    result = import_delegation(
+        db_session(), context(), event, agency, body, privileged=_privileged()
+    )
+    db_session().commit()
+    return translate("manage.imported", count=len(result.registrations))
+
+
+def _name(registration: Registration) -> str:
+    return registration.full_name_ar or registration.full_name_en or ""
