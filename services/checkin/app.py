@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.checkin import api, views
+from services.checkin import api, report_api, views
 from services.checkin.config import CheckinConfig
 from services.checkin.messages import MESSAGES
 from services.checkin.models import RevokedToken
@@ -38,7 +38,9 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     init_web(app, CATALOG, factory)
     init_celery(app, "checkin", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
-    HudoorApi(app).register_blueprint(api.blp)
+    rest = HudoorApi(app)
+    rest.register_blueprint(api.blp)
+    rest.register_blueprint(report_api.blp)
     app.register_blueprint(views.pages)
     _register_cli(app, factory)
     return app

@@ -1,0 +1,122 @@
+"""Schemas of the attendance report API: query parameters and the report's shape."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from services.checkin import figures
+from services.checkin.schemas import StrictSchema
+from shared.fields import database_int
+
+
+def _breakdown(text: str) -> None:
+    try:
+        figures.parse_by(text)
+    except ValueError:
+        raise ValidationError("invalid_breakdown") from None
+
+
+class AttendanceQuerySchema(StrictSchema):
+    by = fields.String(
+        load_default="agency",
+        validate=[validate.Length(max=40, error="too_long:max={max}"), _breakdown],
+        metadata={"description": "agency, day, category, gender; comma-separated to combine"},
+    )
+    lang = fields.String(load_default=None, validate=validate.OneOf(("ar", "en")))
+
+
+class PeopleQuerySchema(StrictSchema):
+    agency = fields.String(load_default=None, validate=validate.Length(max=32))
+    day = fields.Date(load_default=None)
+    lang = fields.String(load_default=None, validate=validate.OneOf(("ar", "en")))
+
+
+class InsideQuerySchema(StrictSchema):
+    list_id = database_int(strict=False, load_default=None)
+    lang = fields.String(load_default=None, validate=validate.OneOf(("ar", "en")))
+
+
+class ArrivalsQuerySchema(StrictSchema):
+    day = fields.Date(required=True)
+    minutes = fields.Integer(
+        load_default=15, validate=validate.OneOf((5, 10, 15, 30, 60), error="invalid")
+    )
+    lang = fields.String(load_default=None, validate=validate.OneOf(("ar", "en")))
+
+
+class NamedSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name_ar = fields.String()
+    name_en = fields.String()
+    sector = fields.String()
+    quota = fields.Integer(allow_none=True)
+
+
+class FiguresSchema(Schema):
+    """The numbers of one row (or of the totals); times are event-local."""
+
+    quota = fields.Integer(allow_none=True)
+    registered = fields.Integer()
+    cancelled = fields.Integer()
+    attended = fields.Integer(metadata={"description": "unique active delegates with an entry"})
+    no_shows = fields.Integer()
+    attendance_rate = fields.Float(allow_none=True, metadata={"description": "0 to 1"})
+    first_arrival = fields.AwareDateTime(allow_none=True)
+    last_arrival = fields.AwareDateTime(allow_none=True)
+
+
+class RowSchema(FiguresSchema):
+    """One combination of the asked dimensions; only those dimensions are present."""
+
+    agency = fields.Nested(NamedSchema)
+    day = fields.String()
+    category = fields.Nested(NamedSchema)
+    gender = fields.String()
+
+
+class EventViewSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name_ar = fields.String()
+    name_en = fields.String()
+    timezone = fields.String()
+    days = fields.List(fields.String())
+
+
+class AttendanceSchema(Schema):
+    event = fields.Nested(EventViewSchema)
+    by = fields.List(fields.String())
+    generated_at = fields.AwareDateTime()
+    totals = fields.Nested(FiguresSchema)
+    rows = fields.List(fields.Nested(RowSchema))
+
+
+class PersonSchema(Schema):
+    """A delegate in a report list; e-mail and phone for organizers only."""
+
+    badge_id = fields.Integer()
+    full_name_ar = fields.String(allow_none=True)
+    full_name_en = fields.String(allow_none=True)
+    agency_id = fields.Integer()
+    agency_code = fields.String()
+    agency_name_ar = fields.String()
+    agency_name_en = fields.String()
+    category_code = fields.String()
+    category_name_ar = fields.String()
+    category_name_en = fields.String()
+    gender = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class InsideSchema(PersonSchema):
+    list_id = fields.Integer()
+    gate = fields.String()
+    since = fields.AwareDateTime()
+
+
+class ArrivalSchema(Schema):
+    at = fields.AwareDateTime()
+    arrivals = fields.Integer()
+    cumulative = fields.Integer()
