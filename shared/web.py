@@ -169,7 +169,8 @@ def _render_database_error(error: DBAPIError):
 
 def _error_page(status: int, code: str, params: dict):
     """Render the HTML error page."""
-    html = render_template("error.html", status=status, message=translate(code, **params))
+    message = translate(code, **params)
+    html = render_template("error.html", status=status, code=code, message=message)
     return html, status
 
 

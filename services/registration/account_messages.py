@@ -24,6 +24,10 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
         "هذا البريد لحساب بدور آخر؛ راجع مسؤول النظام.",
     ),
     "token_not_found": ("No such token.", "لا يوجد رمز بهذا المعرّف."),
+    "account_required": (
+        "This needs a person's account; this token belongs to no account.",
+        "يتطلب هذا حساب شخص؛ هذا الرمز غير مرتبط بحساب.",
+    ),
     "invitation_used": (
         "This invitation was already accepted. Log in instead.",
         "قُبلت هذه الدعوة مسبقاً. سجّل الدخول بدلاً من ذلك.",

@@ -106,7 +106,9 @@ def revoke_token(session: Session, account: Account, token_id: str) -> None:
 def account_of(session: Session, subject: str) -> Account:
     """Load the account behind an identity's subject (`account:<id>`)."""
     kind, _, number = subject.partition(":")
-    account = session.get(Account, int(number)) if kind == "account" and number.isdigit() else None
+    if kind != "account" or not number.isdigit():
+        raise DomainError("account_required", kind="forbidden")  # a service token, say
+    account = session.get(Account, int(number))
     if account is None or account.disabled_at is not None:
         raise DomainError("unauthorized", kind="unauthorized")
     return account
