@@ -14,6 +14,7 @@ from services.checkin.report_schemas import (
     ArrivalsQuerySchema,
     AttendanceQuerySchema,
     AttendanceSchema,
+    InsideCountSchema,
     InsideQuerySchema,
     InsideSchema,
     PeopleQuerySchema,
@@ -103,6 +104,14 @@ def inside(args, event_id):
     people = attendees.inside_now(db_session(), scope, args["list_id"])
     _audit(scope, "report.inside_now", list_id=args["list_id"], people=len(people))
     return people
+
+
+@blp.route(f"{EVENT}/inside/count")
+@blp.response(200, InsideCountSchema)
+@allow(*REPORTS)
+def inside_count(event_id):
+    """How many delegates are inside now (a number only: not audited, polled by the dashboard)."""
+    return {"inside": attendees.inside_count(db_session(), report_scope(event_id))}
 
 
 @blp.route(f"{EVENT}/arrivals")

@@ -120,3 +120,7 @@ class ArrivalSchema(Schema):
     at = fields.AwareDateTime()
     arrivals = fields.Integer()
     cumulative = fields.Integer()
+
+
+class InsideCountSchema(Schema):
+    inside = fields.Integer()

@@ -68,6 +68,20 @@ def inside_now(session: Session, scope: Scope, list_id: int | None = None) -> li
     return [dict(row._mapping) for row in session.execute(query)]
 
 
+def inside_count(session: Session, scope: Scope) -> int:
+    """How many delegates are inside now (no names: the dashboard polls it)."""
+    query = (
+        select(func.count(func.distinct(Checkin.badge_id)))
+        .join(RosterEntry, RosterEntry.badge_id == Checkin.badge_id)
+        .where(
+            Checkin.event_id == scope.event.id,
+            Checkin.undone_at.is_(None),
+            Checkin.inside.is_(True),
+        )
+    )
+    return session.scalar(scope.only_visible(query))
+
+
 def attendee_rows(
     session: Session, scope: Scope, days: Sequence[date], contact: bool = False
 ) -> Iterator[tuple]:
