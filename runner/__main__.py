@@ -120,6 +120,8 @@ Hudoor is running (embedded defaults; state in {os.environ["HUDOOR_VAR_DIR"]}).
   Sent e-mails (.eml files)     {os.environ["HUDOOR_VAR_DIR"]}/mail/
   Sent SMS (.json files)        {os.environ["HUDOOR_VAR_DIR"]}/sms/
   Organizer API token           {" ".join(_flask("registration", "create-token", "--label", "me"))}
+  First administrator           {" ".join(_flask("registration", "create-admin", "--email", "E"))}
+  Organizers' pages             {base}/login
 Press Ctrl+C to stop.
 """,
         flush=True,

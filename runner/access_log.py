@@ -14,7 +14,8 @@ REDACTED = "[redacted]"
 SEGMENT = r"[^/?#\s\"]+"
 # The secret path segment of each private link, after the part that stays readable.
 PRIVATE_LINKS = re.compile(
-    rf"(?P<keep>/r/|/e/{SEGMENT}/register/)(?P<secret>{SEGMENT})",
+    rf"(?P<keep>/r/|/e/{SEGMENT}/register/|/password/reset/|/password-resets/|/invitations/)"
+    rf"(?P<secret>{SEGMENT})",
 )
 
 

@@ -37,6 +37,10 @@ def app(environ, start_response):
         (f"https://hudoor.example/r/{TOKEN}?new=1", "https://hudoor.example/r/[redacted]?new=1"),
         ("/e/wli-gbv-2023/register?lang=en", "/e/wli-gbv-2023/register?lang=en"),
         ("/checkin/api/v1/events/1/counts", "/checkin/api/v1/events/1/counts"),
+        (f"/password/reset/{TOKEN}", "/password/reset/[redacted]"),
+        (f"/api/v1/password-resets/{TOKEN}", "/api/v1/password-resets/[redacted]"),
+        (f"/invitations/{AGENCY}", "/invitations/[redacted]"),
+        (f"/api/v1/invitations/{AGENCY}/accept", "/api/v1/invitations/[redacted]/accept"),
     ],
 )
 def test_redact_hides_only_the_secret_segment(text, expected):
@@ -107,7 +111,14 @@ def test_nginx_access_log_redacts_private_links(tmp_path):
     server = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-g", options])
     try:
         base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 30
-        for path in (f"/r/{TOKEN}/badge.png?new=1", f"/e/wli/register/{AGENCY}", "/e/wli/register"):
+        paths = (
+            f"/r/{TOKEN}/badge.png?new=1",
+            f"/e/wli/register/{AGENCY}",
+            "/e/wli/register",
+            f"/password/reset/{TOKEN}",
+            f"/invitations/{AGENCY}",
+        )
+        for path in paths:
             _get(base + path, {}, deadline)
     finally:
         server.terminate()
@@ -117,3 +128,5 @@ def test_nginx_access_log_redacts_private_links(tmp_path):
     assert '"GET /r/[redacted]/badge.png?new=1 HTTP/1.1" 502' in written
     assert '"GET /e/wli/register/[redacted] HTTP/1.1" 502' in written
     assert '"GET /e/wli/register HTTP/1.1" 502' in written
+    assert '"GET /password/reset/[redacted] HTTP/1.1" 502' in written
+    assert '"GET /invitations/[redacted] HTTP/1.1" 502' in written
