@@ -1,4 +1,4 @@
-"""In headless Chromium: an organizer logs in and invites a focal point, who registers a delegate."""
+"""Headless Chromium: an organizer logs in and invites a focal point, who registers a delegate."""
 
 from __future__ import annotations
 
