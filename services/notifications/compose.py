@@ -24,6 +24,15 @@ from shared.qr import qr_png
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = ("confirmation", "cancellation", "badge_reissued", "reminder", "broadcast")
+# Reasons registration gives as codes (English, Arabic).
+REASONS = {
+    "substituted": (
+        "Your agency has given your seat to another member of its delegation.",
+        "منحت جهتك مقعدك لعضو آخر في وفدها.",
+    ),
+    "withdrawn": ("Your agency has withdrawn your registration.", "سحبت جهتك تسجيلك."),
+    "self-service": ("You cancelled it yourself.", "ألغيته بنفسك."),
+}
 # E-mails to account holders (organizers, focal points): no badge, no event needed.
 ACCOUNT_KINDS = ACCOUNT_MESSAGE_KINDS
 # The contract carries no timezone for account messages: link expiry is shown in Baghdad's.
@@ -161,6 +170,12 @@ def _message_text(extra: dict | None, lang: str) -> dict:
     return extra
 
 
+def _reason(reason: str | None, lang: str) -> str | None:
+    """Registration's reason codes in words; an organizer's own reason as typed."""
+    words = REASONS.get(reason or "")
+    return words[lang == "ar"] if words else reason
+
+
 def _frame(kind: str, lang: str) -> dict:
     """Template variables every message has: kind, language and direction."""
     return {
@@ -201,7 +216,7 @@ def build_context(kind: str, payload: dict, extra: dict | None = None) -> dict:
     return {
         **_frame(kind, lang),
         "url": payload["self_service_url"],
-        "reason": payload.get("reason"),
+        "reason": _reason(payload.get("reason"), lang),
         "extra": _message_text(extra, lang),
         **_event_context(payload["event"], lang),
         **_delegate_context(payload["delegate"], lang),

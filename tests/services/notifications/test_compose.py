@@ -268,6 +268,17 @@ def test_cancellation_reason_is_shown():
     assert "Reason: Duplicate registration" in text(parsed.get_body(("plain",)))
 
 
+@pytest.mark.parametrize(
+    "lang, words",
+    [("en", "given your seat to another member"), ("ar", "منحت جهتك مقعدك لعضو آخر")],
+)
+def test_a_substituted_delegate_is_told_in_words_not_a_code(lang, words):
+    payload = make_payload(lang) | {"reason": "substituted"}
+    _, parsed = round_trip("cancellation", lang, payload)
+    body = text(parsed.get_body(("plain",)))
+    assert words in body and "substituted" not in body
+
+
 def test_a_name_missing_in_the_language_falls_back_to_the_other():
     _, parsed = round_trip("confirmation", "en", make_payload("en", full_name_en=None))
     assert parsed["To"].addresses[0].display_name == "د. يسرى كريم محسن العلاق"
