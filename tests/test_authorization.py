@@ -44,6 +44,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "manage_pages.home": HOLDERS,
         "manage_pages.event_page": MANAGE,
         "manage_pages.delegation_page": DELEGATION,
+        "print_pages.event_badges": MANAGE,
+        "print_pages.agency_badges": DELEGATION,
         "api.list_open_events": PUBLIC,
         "api.read_event": PUBLIC,
         "api.list_agencies": PUBLIC,

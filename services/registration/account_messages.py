@@ -133,4 +133,16 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "manage.row": ("Row {row}", "الصف {row}"),
     "manage.print": ("Print badges", "طباعة الشارات"),
     "manage.dashboard": ("Attendance dashboard", "لوحة الحضور"),
+    "print.which": ("Which badges", "أي الشارات"),
+    "print.all": ("Every active badge of the event", "كل الشارات الفعّالة في المؤتمر"),
+    "print.reprint_reason": ("Reprint reason (optional)", "سبب إعادة الطباعة (اختياري)"),
+    "print.reprint_hint": (
+        "With a reason, each badge is reissued: the old printed badges stop opening the door.",
+        "مع ذكر السبب تُعاد إصدار كل شارة: الشارات المطبوعة سابقاً لن تُقبل عند الباب.",
+    ),
+    "print.log": ("Print log", "سجل الطباعة"),
+    "print.when": ("When", "الوقت"),
+    "print.who": ("By", "بواسطة"),
+    "print.badges": ("Badges", "الشارات"),
+    "print.download": ("Download", "تنزيل"),
 }

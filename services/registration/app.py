@@ -16,6 +16,7 @@ from services.registration import (
     delegation_api,
     imports_api,
     manage_views,
+    print_views,
     printing_api,
     tasks,
     views,
@@ -115,6 +116,7 @@ def _install_blueprints(app: Flask) -> None:
     app.register_blueprint(views.pages)
     app.register_blueprint(account_views.account_pages)
     app.register_blueprint(manage_views.manage_pages)
+    app.register_blueprint(print_views.print_pages)
     app.register_error_handler(CSRFError, _csrf_failed)
 
 

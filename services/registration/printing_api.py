@@ -105,7 +105,7 @@ def badge_pdf(args, registration_id):
     if registration.status != "active":
         raise DomainError("registration_cancelled", kind="conflict")
     order = {"selection": {"ids": [registration.id]}, "layout": args["layout"]}
-    return _print_now(registration.event, [registration], order, 200)
+    return print_now(registration.event, [registration], order, 200)
 
 
 @blp.route("/events/<ref>/badge-prints", methods=["POST"])
@@ -121,8 +121,8 @@ def print_badges(data, ref):
     if not registrations:
         raise DomainError("nothing_to_print", kind="conflict")
     if len(registrations) <= DIRECT_LIMIT:
-        return _print_now(event, registrations, data, 201)
-    return _queue(event, registrations, data)
+        return print_now(event, registrations, data, 201)
+    return queue_job(event, registrations, data)
 
 
 @blp.route("/events/<ref>/badge-prints")
@@ -156,7 +156,7 @@ def print_file(job_id):
     return send_file(job.file_path, mimetype=PDF, as_attachment=True, download_name=_name(job))
 
 
-def _print_now(event, registrations, order: dict, status: int, who=None) -> Response:
+def print_now(event, registrations, order: dict, status: int, who=None) -> Response:
     """Log the printing and answer with the PDF."""
     session = db_session()
     who = who or _who()
@@ -169,7 +169,7 @@ def _print_now(event, registrations, order: dict, status: int, who=None) -> Resp
     return response
 
 
-def _queue(event, registrations, order: dict):
+def queue_job(event, registrations, order: dict):
     """Log the printing as queued, commit, then hand it to the worker."""
     session = db_session()
     job = printing_tasks.record_printing(session, context(), event, registrations, order, _who())
@@ -245,7 +245,7 @@ def focal_point_pdf(slug, token):
     if len(registrations) > FOCAL_POINT_LIMIT:
         raise DomainError("too_many_to_print", kind="conflict", limit=FOCAL_POINT_LIMIT)
     order = {"selection": selection, "layout": layout}
-    return _print_now(event, registrations, order, 200, f"focal point link ({agency.code})")
+    return print_now(event, registrations, order, 200, f"focal point link ({agency.code})")
 
 
 def _agency_of_link(slug: str, token: str):
