@@ -13,9 +13,9 @@ from services.registration.models import Agency, Category
 from services.registration.print_models import PrintJob
 from services.registration.printing_api import (
     DIRECT_LIMIT,
-    FOCAL_POINT_LIMIT,
     LAYOUTS,
     PrintRequestSchema,
+    agency_pdf,
     print_now,
     queue_job,
 )
@@ -89,14 +89,4 @@ def _jobs(event) -> list[PrintJob]:
 @allow(*DELEGATION)
 def agency_badges(slug, code):
     """An agency's active badges as one PDF, for its focal point or an organizer."""
-    event, agency = _delegation(slug, code)
-    layout = request.args.get("layout", "a4-cards")
-    if layout not in LAYOUTS:
-        raise DomainError("bad_request", kind="bad_request")
-    selection = {"agency": agency.code}
-    registrations = printing_tasks.select_badges(db_session(), event, selection)
-    if not registrations:
-        raise DomainError("nothing_to_print", kind="conflict")
-    if len(registrations) > FOCAL_POINT_LIMIT:
-        raise DomainError("too_many_to_print", kind="conflict", limit=FOCAL_POINT_LIMIT)
-    return print_now(event, registrations, {"selection": selection, "layout": layout}, 200)
+    return agency_pdf(*_delegation(slug, code))

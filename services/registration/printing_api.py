@@ -235,6 +235,11 @@ def focal_point_page(slug, token):
 def focal_point_pdf(slug, token):
     """The agency's active badges as one PDF; the printing is logged against the link."""
     event, agency = _agency_of_link(slug, token)
+    return agency_pdf(event, agency, f"focal point link ({agency.code})")
+
+
+def agency_pdf(event, agency, who: str | None = None) -> Response:
+    """An agency's active badges as one PDF, in the layout the query asks for; logged."""
     layout = request.args.get("layout", "a4-cards")
     if layout not in LAYOUTS:
         raise DomainError("bad_request", kind="bad_request")
@@ -245,7 +250,7 @@ def focal_point_pdf(slug, token):
     if len(registrations) > FOCAL_POINT_LIMIT:
         raise DomainError("too_many_to_print", kind="conflict", limit=FOCAL_POINT_LIMIT)
     order = {"selection": selection, "layout": layout}
-    return print_now(event, registrations, order, 200, f"focal point link ({agency.code})")
+    return print_now(event, registrations, order, 200, who)
 
 
 def _agency_of_link(slug: str, token: str):

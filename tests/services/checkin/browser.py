@@ -31,8 +31,8 @@ CHROMIUM_ARGS = [
 
 @contextmanager
 def live_server(app, prefix: str = "/checkin"):
-    """Serve a WSGI app under a URL prefix on 127.0.0.1 (a free port); yield its base URL."""
-    mounted = DispatcherMiddleware(NotFound(), {prefix: app})
+    """Serve a WSGI app under a URL prefix ("" for the root) on 127.0.0.1; yield its base URL."""
+    mounted = DispatcherMiddleware(NotFound(), {prefix: app}) if prefix else app
     server = make_server("127.0.0.1", 0, mounted, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import shutil
-import threading
-from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from services.registration.app import create_app
 from services.registration.demo import load_demo
 from services.registration.models import Base, OutboxMessage, Registration
 from services.registration.operations import accounts
 from shared.db import make_sessionmaker
-from tests.services.checkin.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.services.checkin.browser import CHROMIUM, CHROMIUM_ARGS, live_server
 
 needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian's chromium is not installed"
 )
 WAIT_MS = 15_000
 ORGANIZER = ("amal@example.org", "Organizer-Baghdad-2023")
-
-
-@contextmanager
-def serve(app):
-    """Serve a WSGI app at the root of 127.0.0.1 on a free port; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 @pytest.fixture
@@ -49,7 +32,7 @@ def site(registration_db, config, ctx):
             data = {"email": ORGANIZER[0], "password": ORGANIZER[1], "name": "Amal"}
             accounts.create_account(session, ctx, data | {"role": "organizer"}, [(event.id, None)])
             session.commit()
-        with serve(create_app(config, session_factory=factory)) as base:
+        with live_server(create_app(config, session_factory=factory), prefix="") as base:
             yield base, factory
     finally:
         registration_db.truncate(Base.metadata)
