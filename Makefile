@@ -36,6 +36,7 @@ bench: $(VENV)/.test-installed
 	$(PY) -m bench.notifications --broker both
 	$(PY) -m bench.checkin --database both
 	$(PY) -m bench.badges
+	$(PY) -m bench.attendance
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -45,15 +45,21 @@ def event_days(session: Session, event: EventInfo) -> list[date]:
     return sorted(days)
 
 
-def live_by_badge(scope: Scope, days: Sequence[date]):
+def live_by_badge(session: Session, scope: Scope, days: Sequence[date]):
     """Per badge with a live check-in: its first arrival on each day (columns d0, d1, ...)."""
+    # The lists of each day by id: the check-ins index alone answers, with no join per row.
+    query = select(CheckinList.day, CheckinList.id).where(CheckinList.event_id == scope.event.id)
+    lists: dict[date, list[int]] = {}
+    for day, list_id in session.execute(query):
+        lists.setdefault(day, []).append(list_id)
     firsts = [
-        func.min(case((CheckinList.day == day, Checkin.checked_in_at))).label(f"d{index}")
+        func.min(case((Checkin.list_id.in_(lists.get(day, [-1])), Checkin.checked_in_at))).label(
+            f"d{index}"
+        )
         for index, day in enumerate(days)
     ]
     query = (
         select(Checkin.badge_id, *firsts)
-        .join(CheckinList, CheckinList.id == Checkin.list_id)
         .where(Checkin.event_id == scope.event.id, Checkin.undone_at.is_(None))
         .group_by(Checkin.badge_id)
     )
@@ -65,7 +71,7 @@ def live_by_badge(scope: Scope, days: Sequence[date]):
 
 def cells(session: Session, scope: Scope, days: Sequence[date]) -> list[figures.Cell]:
     """Registered, cancelled and attended per agency, category and gender, overall and per day."""
-    live = live_by_badge(scope, days)
+    live = live_by_badge(session, scope, days)
     r = RosterEntry
     columns = [r.agency_id, r.category_code, r.gender, r.status, func.count(live.c.badge_id)]
     for index in range(len(days)):

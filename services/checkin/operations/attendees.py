@@ -86,7 +86,7 @@ def attendee_rows(
     session: Session, scope: Scope, days: Sequence[date], contact: bool = False
 ) -> Iterator[tuple]:
     """Every delegate of the event (cancelled too) with their first arrival on each day."""
-    live = live_by_badge(scope, days)
+    live = live_by_badge(session, scope, days)
     firsts = [live.c[f"d{index}"] for index in range(len(days))]
     columns = (*PERSON, RosterEntry.status, *(CONTACT if contact else ()), *firsts)
     query = (
