@@ -1,31 +1,28 @@
-"""gunicorn's access log without private links: delegate and agency tokens are redacted.
+"""gunicorn's logs: private links redacted from the access log, JSON lines when LOG_FORMAT=json.
 
 Used by every gunicorn command (`--logger-class runner.access_log.RedactingLogger`): the embedded
-runner, the Dockerfile and docker-compose.yml. deploy/nginx.conf redacts the same paths.
+runner, the Dockerfile and docker-compose.yml. deploy/nginx.conf redacts the same paths. The apps
+log each request themselves (shared/logs.py), so compose runs gunicorn without an access log.
 """
 
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-REDACTED = "[redacted]"
-SEGMENT = r"[^/?#\s\"]+"
-# The secret path segment of each private link, after the part that stays readable.
-PRIVATE_LINKS = re.compile(
-    rf"(?P<keep>/r/|/e/{SEGMENT}/register/|/password/reset/|/password-resets/|/invitations/)"
-    rf"(?P<secret>{SEGMENT})",
-)
+from shared.logs import REDACTED, ContextFilter, formatter, redact
 
-
-def redact(text: str) -> str:
-    """Replace the secret segment of every private link in `text`."""
-    return PRIVATE_LINKS.sub(lambda m: m["keep"] + REDACTED, text)
+__all__ = ["REDACTED", "RedactingLogger", "redact"]
 
 
 class RedactingLogger(Logger):
     """gunicorn's logger whose access-log atoms (request line, path, referer...) hide tokens."""
+
+    def setup(self, cfg):
+        """gunicorn's handlers, formatted as LOG_FORMAT asks (its error log included)."""
+        super().setup(cfg)
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            handler.setFormatter(formatter())
+            handler.addFilter(ContextFilter())
 
     def atoms(self, resp, req, environ, request_time):
         """The usual atoms, with private links redacted in every text value."""

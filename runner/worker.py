@@ -7,7 +7,9 @@ from services.notifications.app import create_app as create_notifications
 from services.registration import printing_tasks  # noqa: F401
 from services.registration import tasks as registration_tasks  # noqa: F401
 from services.registration.app import create_app as create_registration
+from shared.logs import configure_logging
 
+configure_logging("worker")
 create_registration()
 create_checkin()
 celery = create_notifications().extensions["celery"]

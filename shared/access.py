@@ -21,9 +21,18 @@ SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-# Endpoints Flask and flask-smorest add themselves: files, health check, API description.
+# Endpoints Flask and flask-smorest add themselves: files, health and readiness checks, API
+# description, and the metrics (shared/metrics.py admits only scrapers it trusts).
 INFRASTRUCTURE = frozenset(
-    {"static", "hudoor.static", "healthz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+    {
+        "static",
+        "hudoor.static",
+        "healthz",
+        "readyz",
+        "metrics",
+        "api-docs.openapi_json",
+        "api-docs.openapi_swagger_ui",
+    }
 )
 
 

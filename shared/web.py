@@ -65,9 +65,23 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.register_error_handler(DomainError, render_domain_error)
     app.register_error_handler(DBAPIError, _render_database_error)
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    _init_operations(app)
     app.jinja_env.globals.update(t=translate, lang=lambda: g.get("lang", "ar"))
     app.jinja_env.globals.update(direction=lambda: direction(g.get("lang", "ar")))
     app.jinja_env.globals.update(localized=localized, identity=current_identity)
+
+
+def _init_operations(app: Flask) -> None:
+    """Request ids and JSON request logs, /readyz and /metrics (shared/logs, health, metrics)."""
+    from shared.health import init_readiness
+    from shared.logs import init_request_logging
+    from shared.metrics import init_metrics
+
+    init_request_logging(
+        app, app.import_name.split(".")[-2] if "." in app.import_name else "hudoor"
+    )
+    init_readiness(app)
+    init_metrics(app)
 
 
 def localized(obj, name: str) -> str:

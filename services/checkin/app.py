@@ -9,12 +9,14 @@ from flask import Flask
 from services.checkin import api, report_api, views
 from services.checkin.config import CheckinConfig
 from services.checkin.messages import MESSAGES
+from services.checkin.metrics import scans_by_status
 from services.checkin.models import RevokedToken
 from services.checkin.operations import device_revoked
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker, migrate
 from shared.i18n import Catalog
 from shared.limits import init_limits
+from shared.metrics import add_metric_source
 from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, init_web
 
@@ -38,6 +40,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     init_web(app, CATALOG, factory)
     init_celery(app, "checkin", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
+    add_metric_source(app, scans_by_status)
     rest = HudoorApi(app)
     rest.register_blueprint(api.blp)
     rest.register_blueprint(report_api.blp)

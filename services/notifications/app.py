@@ -10,11 +10,13 @@ from services.notifications import api, webhooks
 from services.notifications.config import NotificationsConfig
 from services.notifications.dispatch import Dispatcher
 from services.notifications.messages import MESSAGES
+from services.notifications.metrics import deliveries_by_status
 from services.notifications.models import RevokedToken
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
 from shared.limits import init_limits
+from shared.metrics import add_metric_source
 from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, init_web
 
@@ -40,6 +42,7 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     init_web(app, CATALOG, factory)
     init_celery(app, "notifications", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
+    add_metric_source(app, deliveries_by_status)
     HudoorApi(app).register_blueprint(api.blp)
     app.register_blueprint(webhooks.webhooks)
     _register_cli(app, factory)

@@ -24,6 +24,7 @@ from services.registration import (
 from services.registration.account_messages import ACCOUNT_MESSAGES
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
+from services.registration.metrics import outbox_depth
 from services.registration.operations import Context, outbox
 from services.registration.publisher import OutboxPublisher
 from services.registration.tokens import token_revoked
@@ -31,6 +32,7 @@ from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
 from shared.limits import init_limits
+from shared.metrics import add_metric_source
 from shared.problems import DomainError
 from shared.web import HudoorApi, api_settings, init_web, render_domain_error
 
@@ -60,6 +62,7 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
     init_web(app, CATALOG, factory)
     init_celery(app, "registration", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
+    add_metric_source(app, outbox_depth)
     _publish_outbox_after_commit(app, factory)
     _install_blueprints(app)
     cli.register(app, factory)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import UTCDateTime, service_metadata
+from shared.logs import current_request_id
 
 ACTIVE = "active"
 CANCELLED = "cancelled"
@@ -165,6 +166,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The request that wrote the row, if any: its tasks log the same request id.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)
 
 
 class IdempotencyRecord(Base):

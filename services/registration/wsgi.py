@@ -1,5 +1,7 @@
 """WSGI entry point of the registration service (gunicorn services.registration.wsgi:app)."""
 
 from services.registration.app import create_app
+from shared.logs import configure_logging
 
+configure_logging("registration")
 app = create_app()

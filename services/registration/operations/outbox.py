@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.registration.models import OutboxMessage
 from shared.contracts import CONSUMERS_BY_TOPIC
 from shared.db import utcnow
+from shared.logs import bound_request_id
 
 log = logging.getLogger(__name__)
 # send(task_name, payload, task_id) hands one message to the broker (or buffers it) or raises.
@@ -50,8 +51,9 @@ def publish(
     for message in messages:
         message.attempts += 1
         try:
-            for consumer in CONSUMERS_BY_TOPIC[message.topic]:
-                send(consumer, message.payload, f"{message.message_id}:{consumer}")
+            with bound_request_id(message.request_id):  # a task header (shared/logs.py)
+                for consumer in CONSUMERS_BY_TOPIC[message.topic]:
+                    send(consumer, message.payload, f"{message.message_id}:{consumer}")
         except Exception as error:  # the broker's errors vary by transport; all mean "later"
             _refused(message.message_id, error)
             break
