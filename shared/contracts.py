@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from shared.fields import StrictSchema
 
 SCHEMA_VERSION = 1
 DELEGATE_TOPICS = (
@@ -33,12 +35,7 @@ CONSUMERS_BY_TOPIC = {
 }
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class EventInfoSchema(_Strict):
+class EventInfoSchema(StrictSchema):
     """The event a delegate event belongs to."""
 
     id = fields.Integer(required=True)
@@ -51,7 +48,7 @@ class EventInfoSchema(_Strict):
     days = fields.List(fields.Date(), required=True)
 
 
-class AgencyInfoSchema(_Strict):
+class AgencyInfoSchema(StrictSchema):
     """The delegate's agency."""
 
     id = fields.Integer(required=True)
@@ -60,7 +57,7 @@ class AgencyInfoSchema(_Strict):
     name_en = fields.String(required=True)
 
 
-class CategoryInfoSchema(_Strict):
+class CategoryInfoSchema(StrictSchema):
     """The delegate's badge category."""
 
     code = fields.String(required=True)
@@ -69,7 +66,7 @@ class CategoryInfoSchema(_Strict):
     color = fields.String(required=True)
 
 
-class DelegateInfoSchema(_Strict):
+class DelegateInfoSchema(StrictSchema):
     """The delegate as consumers need it: identity, contact, badge state, version."""
 
     badge_id = fields.Integer(required=True)
@@ -88,7 +85,7 @@ class DelegateInfoSchema(_Strict):
     category = fields.Nested(CategoryInfoSchema, required=True)
 
 
-class DelegateEventSchema(_Strict):
+class DelegateEventSchema(StrictSchema):
     """A registration event (`delegate.registered`, ...) as carried by the outbox."""
 
     schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
@@ -102,7 +99,7 @@ class DelegateEventSchema(_Strict):
     reason = fields.String(load_default=None, allow_none=True)
 
 
-class TokenRevokedSchema(_Strict):
+class TokenRevokedSchema(StrictSchema):
     """A bearer token revoked in registration (`token.revoked`), for every service to refuse."""
 
     schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
@@ -112,14 +109,14 @@ class TokenRevokedSchema(_Strict):
     revoked_at = fields.DateTime(required=True)
 
 
-class NamesSchema(_Strict):
+class NamesSchema(StrictSchema):
     """A name in both languages."""
 
     name_ar = fields.String(required=True)
     name_en = fields.String(required=True)
 
 
-class AccountMessageSchema(_Strict):
+class AccountMessageSchema(StrictSchema):
     """An email to an account holder (`account.message`): a reset or invitation link."""
 
     schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
@@ -138,7 +135,7 @@ class AccountMessageSchema(_Strict):
     agency = fields.Nested(NamesSchema, load_default=None, allow_none=True)
 
 
-class AgencySnapshotSchema(_Strict):
+class AgencySnapshotSchema(StrictSchema):
     """One agency of an event with what reports need: quota and sector."""
 
     id = fields.Integer(required=True)
@@ -150,7 +147,7 @@ class AgencySnapshotSchema(_Strict):
     quota = fields.Integer(required=True, allow_none=True)
 
 
-class EventSnapshotSchema(_Strict):
+class EventSnapshotSchema(StrictSchema):
     """An event's whole set-up (`event.changed`): agencies and categories, even without delegates.
 
     `sequence` grows with every change of the event; a consumer ignores an older snapshot.

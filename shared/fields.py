@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 # Control characters, line/paragraph separators and bidi overrides: none belongs in a name, and
 # they break e-mail headers or reorder what door staff read.
@@ -35,3 +35,20 @@ def database_int(*, strict: bool = True, **kwargs) -> fields.Integer:
         validate.Range(max=2**31 - 1, error="too_large:max={max}"),
     ]
     return fields.Integer(strict=strict, validate=limits, **kwargs)
+
+
+class StrictSchema(Schema):
+    """A payload schema that refuses fields it does not know."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def length(maximum: int, minimum: int = 1) -> validate.Length:
+    """A length rule whose error code carries the maximum."""
+    return validate.Length(min=minimum, max=maximum, error="too_long:max={max}")
+
+
+def one_of(choices) -> validate.OneOf:
+    """A choice rule whose error code lists the choices."""
+    return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))

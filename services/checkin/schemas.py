@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.checkin.domain import STATUSES
 from services.checkin.models import ENTRY, EXIT
-from shared.fields import database_int
+from shared.fields import StrictSchema, database_int, length
 
 _NONCE = validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$", error="invalid_nonce")
-
-
-def _length(maximum: int, minimum: int = 1) -> validate.Length:
-    return validate.Length(min=minimum, max=maximum, error="too_long:max={max}")
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class ScanSchema(StrictSchema):
     """A scan from a door: the QR's token, list, gate, direction and a client nonce."""
 
-    token = fields.String(required=True, validate=_length(200))
+    token = fields.String(required=True, validate=length(200))
     list_id = database_int(required=True)
-    gate = fields.String(load_default="main", validate=_length(64))
+    gate = fields.String(load_default="main", validate=length(64))
     nonce = fields.String(required=True, validate=_NONCE)
     direction = fields.String(
         load_default=ENTRY,
@@ -40,7 +31,7 @@ class ManualCheckinSchema(StrictSchema):
 
     badge_id = database_int(required=True)
     list_id = database_int(required=True)
-    gate = fields.String(load_default="main", validate=_length(64))
+    gate = fields.String(load_default="main", validate=length(64))
     nonce = fields.String(required=True, validate=_NONCE)
 
 
@@ -79,7 +70,7 @@ class ScanAnswerSchema(Schema):
 
 
 class SearchQuerySchema(StrictSchema):
-    q = fields.String(required=True, validate=_length(100))
+    q = fields.String(required=True, validate=length(100))
 
 
 class CheckinListSchema(StrictSchema):
@@ -87,11 +78,11 @@ class CheckinListSchema(StrictSchema):
 
     id = fields.Integer(dump_only=True)
     event_id = fields.Integer(dump_only=True)
-    name_ar = fields.String(required=True, validate=_length(200))
-    name_en = fields.String(required=True, validate=_length(200))
+    name_ar = fields.String(required=True, validate=length(200))
+    name_en = fields.String(required=True, validate=length(200))
     day = fields.Date(load_default=None, allow_none=True)
     categories = fields.List(
-        fields.String(validate=_length(32)),
+        fields.String(validate=length(32)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=20, error="too_many:max={max}"),
@@ -115,8 +106,8 @@ class CheckinSchema(Schema):
 
 
 class DeviceRequestSchema(StrictSchema):
-    gate = fields.String(required=True, validate=_length(64))
-    name = fields.String(required=True, validate=_length(100))
+    gate = fields.String(required=True, validate=length(64))
+    name = fields.String(required=True, validate=length(100))
 
 
 class DeviceSchema(Schema):

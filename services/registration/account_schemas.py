@@ -6,12 +6,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.registration.account_models import ACCOUNT_ROLES
 from services.registration.passwords import MAX_LENGTH
-from services.registration.schemas import CODE, Email, StrictSchema
+from services.registration.schemas import CODE, Email
 from shared.config import LANGUAGES
-from shared.fields import Text
+from shared.fields import StrictSchema, Text, one_of
 
-_LANGUAGE = validate.OneOf(LANGUAGES, error="one_of:choices=" + "|".join(LANGUAGES))
-_ROLE = validate.OneOf(ACCOUNT_ROLES, error="one_of:choices=" + "|".join(ACCOUNT_ROLES))
+_LANGUAGE = one_of(LANGUAGES)
+_ROLE = one_of(ACCOUNT_ROLES)
 
 
 def _password(**kwargs) -> fields.String:

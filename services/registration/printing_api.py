@@ -12,8 +12,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.registration import operations, printing, printing_tasks
 from services.registration.api import MANAGE, context
 from services.registration.print_models import DONE, FAILED, PrintJob
-from services.registration.schemas import CODE, StrictSchema, Text
+from services.registration.schemas import CODE
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.fields import StrictSchema, Text, one_of
 from shared.problems import DomainError
 from shared.web import db_session
 
@@ -23,10 +24,6 @@ LAYOUTS = tuple(printing.LAYOUTS)
 CARD_LAYOUTS = ("a6", "card")
 PDF = "application/pdf"
 blp = Blueprint("printing", __name__, url_prefix="/api/v1", description="Badge printing")
-
-
-def _one_of(choices) -> validate.OneOf:
-    return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
 
 
 class SelectionSchema(StrictSchema):
@@ -56,7 +53,7 @@ class PrintRequestSchema(StrictSchema):
     """What to print and how."""
 
     selection = fields.Nested(SelectionSchema, required=True)
-    layout = fields.String(load_default="a6", validate=_one_of(LAYOUTS))
+    layout = fields.String(load_default="a6", validate=one_of(LAYOUTS))
     reprint = fields.Nested(ReprintSchema, load_default=None, allow_none=True)
 
 
@@ -66,7 +63,7 @@ class LayoutArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    layout = fields.String(load_default="a6", validate=_one_of(CARD_LAYOUTS))
+    layout = fields.String(load_default="a6", validate=one_of(CARD_LAYOUTS))
 
 
 class PrintJobSchema(StrictSchema):

@@ -5,23 +5,15 @@ from __future__ import annotations
 import re
 from zoneinfo import available_timezones
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.registration.domain import CHANNELS, GENDERS, SECTORS
 from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
-from shared.fields import Text
+from shared.fields import StrictSchema, Text, one_of
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}\Z")
 _TIMEZONES = frozenset(available_timezones())
-
-
-def _length(maximum: int, minimum: int = 1) -> validate.Length:
-    return validate.Length(min=minimum, max=maximum, error="too_long:max={max}")
-
-
-def _one_of(choices) -> validate.OneOf:
-    return validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
 
 
 class Phone(fields.String):
@@ -50,11 +42,6 @@ class Days(fields.List):
     def _serialize(self, value, attr, obj, **kwargs):
         dates = [getattr(day, "day", day) for day in value or []]
         return super()._serialize(dates, attr, obj, **kwargs)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class EventSchema(StrictSchema):
@@ -86,7 +73,7 @@ class EventSchema(StrictSchema):
     )
     registration_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
     registration_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    default_language = fields.String(load_default="ar", validate=_one_of(LANGUAGES))
+    default_language = fields.String(load_default="ar", validate=one_of(LANGUAGES))
     registered_count = fields.Integer(dump_only=True)
 
     @validates_schema
@@ -103,7 +90,7 @@ class AgencySchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(CODE, error="invalid_code"))
     name_ar = Text(300, required=True)
     name_en = Text(300, required=True)
-    sector = fields.String(load_default="other", validate=_one_of(SECTORS))
+    sector = fields.String(load_default="other", validate=one_of(SECTORS))
     governorate = Text(64, load_default=None, allow_none=True)
     quota = fields.Integer(
         load_default=None,
@@ -206,9 +193,9 @@ class RegistrationSchema(StrictSchema):
     )
     email = Email(load_default=None, allow_none=True)
     phone = Phone(load_default=None, allow_none=True)
-    gender = fields.String(required=True, validate=_one_of(GENDERS))
-    language = fields.String(load_default="ar", validate=_one_of(LANGUAGES))
-    channel = fields.String(load_default="email", validate=_one_of(CHANNELS))
+    gender = fields.String(required=True, validate=one_of(GENDERS))
+    language = fields.String(load_default="ar", validate=one_of(LANGUAGES))
+    channel = fields.String(load_default="email", validate=one_of(CHANNELS))
     consent = fields.Boolean(
         required=True, load_only=True, validate=validate.Equal(True, error="consent_required")
     )
@@ -239,5 +226,5 @@ class ContactSchema(StrictSchema):
     job_title = Text(200, allow_none=True)
     email = Email(allow_none=True)
     phone = Phone(allow_none=True)
-    language = fields.String(validate=_one_of(LANGUAGES))
-    channel = fields.String(validate=_one_of(CHANNELS))
+    language = fields.String(validate=one_of(LANGUAGES))
+    channel = fields.String(validate=one_of(CHANNELS))
