@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, jsonify, render_template, request
@@ -69,6 +70,23 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.jinja_env.globals.update(t=translate, lang=lambda: g.get("lang", "ar"))
     app.jinja_env.globals.update(direction=lambda: direction(g.get("lang", "ar")))
     app.jinja_env.globals.update(localized=localized, identity=current_identity)
+    app.jinja_env.globals.update(csp_nonce=csp_nonce)
+
+
+def cookie_settings(public_base_url: str) -> dict:
+    """Flask's cookie settings: HttpOnly, SameSite=Lax, and Secure when the site is https."""
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
+    }
+
+
+def csp_nonce() -> str:
+    """This response's nonce for a page's own <style> element (style attributes are refused)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
 
 
 def _init_operations(app: Flask) -> None:
@@ -241,19 +259,33 @@ def _require_json_body():
 
 def _security_headers(response):
     """Add security headers and remember the chosen language."""
+    from flask import current_app
+
     if g.get("lang_explicit"):
-        response.set_cookie("lang", g.lang, max_age=365 * 86400, samesite="Lax", httponly=True)
-    docs = request.path.startswith("/api/v1/docs")
-    script = "'self' 'unsafe-inline'" if docs else "'self'"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    )
+        secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
+        response.set_cookie(
+            "lang", g.lang, max_age=365 * 86400, samesite="Lax", httponly=True, secure=secure
+        )
+    response.headers.setdefault("Content-Security-Policy", _content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Same origin only: private links never leave the site, and Flask-WTF's check over https
+    # (WTF_CSRF_SSL_STRICT) needs the Referer of our own form posts: "no-referrer" broke them all.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
+
+
+def _content_security_policy() -> str:
+    """Scripts and styles from files of this site only; the vendored API docs need inline ones."""
+    if request.path.startswith("/api/v1/docs"):
+        script = style = "'self' 'unsafe-inline'"
+    else:
+        script = "'self'"
+        style = "'self'" + (f" 'nonce-{g.csp_nonce}'" if "csp_nonce" in g else "")
+    return (
+        f"default-src 'self'; script-src {script}; style-src {style}; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    )
 
 
 def _close_session(_exc):

@@ -18,7 +18,7 @@ from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
 from shared.revocations import is_revoked
-from shared.web import HudoorApi, api_settings, init_web
+from shared.web import HudoorApi, api_settings, cookie_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CATALOG = Catalog(MESSAGES)
@@ -32,6 +32,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         DEFAULT_LANGUAGE=config.default_language,
+        **cookie_settings(config.public_base_url),
         **api_settings("Hudoor check-in"),
     )
     factory = session_factory or make_sessionmaker(create_db_engine(config.database_url))

@@ -25,6 +25,8 @@ class CheckinConfig:
     default_language: str
     public_key_document: list
     max_body_bytes: int = 64 * 1024
+    # Only decides whether cookies are Secure (https); check-in builds no links in messages.
+    public_base_url: str = "http://127.0.0.1:8000"
     limits: LimitSettings = field(default_factory=LimitSettings.from_env)
 
     @property
@@ -42,6 +44,7 @@ class CheckinConfig:
             default_language=env.default_language(environ),
             public_key_document=_public_keys(environ),
             max_body_bytes=env.env_int("MAX_BODY_BYTES", 64 * 1024, environ),
+            public_base_url=env.public_base_url(environ),
             limits=LimitSettings.from_env(environ),
         )
 

@@ -34,7 +34,7 @@ from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
 from shared.problems import DomainError
-from shared.web import HudoorApi, api_settings, init_web, render_domain_error
+from shared.web import HudoorApi, api_settings, cookie_settings, init_web, render_domain_error
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 CATALOG = Catalog(MESSAGES, ACCOUNT_MESSAGES)
@@ -48,8 +48,7 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         DEFAULT_LANGUAGE=config.default_language,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.public_base_url.startswith("https://"),
+        **cookie_settings(config.public_base_url),
         WTF_CSRF_TIME_LIMIT=None,
         **api_settings("Hudoor registration"),
     )

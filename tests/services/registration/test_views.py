@@ -413,7 +413,7 @@ def test_security_headers_are_on_every_page(web, demo_event, path):
     assert "default-src 'self'" in csp
     assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_security_headers_are_on_the_badge_page_and_its_images(web, demo_event):
@@ -422,4 +422,4 @@ def test_security_headers_are_on_the_badge_page_and_its_images(web, demo_event):
         headers = web.get(path).headers
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
