@@ -41,6 +41,11 @@ _DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in
 _DROPPED_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
 
 _WORD = re.compile(r"[^\W_]+")
+# Spelling variants of one sound: مسؤول/مسئول (hamza seat before waw), داوود/داود.
+_HAMZA_ON_WAW_BEFORE_WAW = ("\u0624\u0648", "\u0626\u0648")
+_DOUBLE_WAW = re.compile("\u0648\u0648")
+# Written joined or apart (عبدالرحمن, عبد الرحمن; أبوبكر, أبو بكر): always joined in the key.
+_COMPOUND_HEADS = frozenset({"\u0639\u0628\u062f", "\u0627\u0628\u0648"})  # عبد, ابو
 
 
 class _FoldTable(dict):
@@ -64,8 +69,20 @@ def search_key(text: str) -> str:
     if text.isascii():
         return " ".join(_WORD.findall(text.lower()))
     folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = folded.replace(*_HAMZA_ON_WAW_BEFORE_WAW)
     folded = unicodedata.normalize("NFKD", folded).translate(_TABLE)
-    return " ".join(_WORD.findall(folded))
+    return " ".join(_join_compounds(_WORD.findall(_DOUBLE_WAW.sub("\u0648", folded))))
+
+
+def _join_compounds(words: list[str]) -> list[str]:
+    """Join عبد and ابو to the word after them."""
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in _COMPOUND_HEADS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
 
 
 def matches(query: str, key: str) -> bool:
