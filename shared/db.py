@@ -54,12 +54,18 @@ def service_metadata() -> MetaData:
 
 
 def create_db_engine(url: str) -> Engine:
-    """Create an engine tuned for SQLite (WAL, FKs, write locks) or PostgreSQL."""
+    """Create an engine tuned for SQLite (WAL, FKs, write locks) or PostgreSQL.
+
+    Its errors never show statement parameters: logged, they would spill names, phones and e-mails.
+    """
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -209,7 +209,8 @@ class SmtpMailSender:
             refused = smtp.send_message(message)
             if refused:
                 # Some recipients took it: retrying would duplicate it for them.
-                log.warning("SMTP server refused some recipients: %s", sorted(refused))
+                # Counted, not named: addresses are personal data (the delivery log has them).
+                log.warning("SMTP server refused %d of the recipients", len(refused))
         finally:
             with suppress(smtplib.SMTPException, OSError):
                 smtp.quit()

@@ -9,6 +9,7 @@ from services.registration import operations
 from services.registration.account_schemas import InvitationSchema
 from services.registration.account_views import PRIVATE, form_errors
 from services.registration.api import context
+from services.registration.imports_api import UPLOAD_LIMIT
 from services.registration.models import Agency, Event, Registration
 from services.registration.operations import invitations
 from services.registration.operations.imports import import_delegation
@@ -16,12 +17,14 @@ from services.registration.schemas import RegistrationSchema
 from services.registration.views import FORM_FIELDS
 from shared.access import allow, current_identity, require_agency_scope, require_event_scope
 from shared.problems import DomainError
-from shared.web import db_session, translate
+from shared.web import accepts_upload, db_session, translate
 
 manage_pages = Blueprint("manage_pages", __name__, template_folder="templates")
 MANAGE = ("admin", "organizer")
 DELEGATION = (*MANAGE, "focal_point")
 _delegate_schema = RegistrationSchema()
+# An upload refused for its size or type keeps its status (413, 415) on the re-shown page.
+UPLOAD_REFUSALS = frozenset({413, 415})
 
 
 @manage_pages.route("/manage")
@@ -98,13 +101,14 @@ def _delegation(slug: str, code: str) -> tuple[Event, Agency]:
 
 
 @manage_pages.route("/manage/e/<slug>/a/<code>", methods=["GET", "POST"])
+@accepts_upload(UPLOAD_LIMIT)
 @allow(*DELEGATION)
 def delegation_page(slug, code):
     """An agency's delegation: quota, delegates, register, withdraw, substitute, upload."""
     event, agency = _delegation(slug, code)
-    errors, notice = {}, None
+    errors, notice, status = {}, None, 200
     if request.method == "POST":
-        errors, notice = _delegation_action(event, agency)
+        errors, notice, status = _delegation_action(event, agency)
     registrations = db_session().scalars(
         select(Registration).where(Registration.agency_id == agency.id).order_by(Registration.id)
     )
@@ -119,7 +123,7 @@ def delegation_page(slug, code):
         action=request.form.get("action"),
         substitute_id=request.values.get("substitute", type=int),
     )
-    return page, 422 if errors else 200, PRIVATE
+    return page, status, PRIVATE
 
 
 def _privileged() -> bool:
@@ -127,7 +131,7 @@ def _privileged() -> bool:
 
 
 def _delegation_action(event: Event, agency: Agency):
-    """Apply one posted action; return (errors, notice)."""
+    """Apply one posted action; return (errors, notice, status)."""
     action = request.form.get("action")
     actions = {
         "register": _register,
@@ -136,10 +140,19 @@ def _delegation_action(event: Event, agency: Agency):
         "upload": _upload,
     }
     if action not in actions:
-        return {"_form": [translate("bad_request")]}, None
-    done: dict = {}
-    errors = form_errors(lambda: done.update(notice=actions[action](event, agency)))
-    return errors, done.get("notice")
+        return {"_form": [translate("bad_request")]}, None, 422
+    done: dict = {"status": 422}
+
+    def run():
+        try:
+            done.update(notice=actions[action](event, agency))
+        except DomainError as error:
+            if error.status in UPLOAD_REFUSALS:
+                done["status"] = error.status
+            raise
+
+    errors = form_errors(run)
+    return errors, done.get("notice"), done["status"] if errors else 200
 
 
 def _delegate_values() -> dict:

@@ -395,3 +395,14 @@ def test_bad_sms_urls_name_the_variable(url):
     with pytest.raises(ValueError, match="SMS_URL") as caught:
         sms_sender_from_url(url, var_dir=None)
     assert "secret-pw" not in str(caught.value)
+
+
+def test_a_partly_refused_message_is_logged_without_the_addresses(smtp_server, caplog):
+    smtp_server.refuse("nobody@example.iq", "550 5.1.1 No such user here")
+    message = arabic_message("delegate@example.iq")
+    message["Cc"] = "nobody@example.iq"
+
+    SmtpMailSender(smtp_server.url()).send(message)
+
+    assert "refused 1 of the recipients" in caplog.text
+    assert "nobody@example.iq" not in caplog.text

@@ -24,7 +24,8 @@ async function onSearch(event) {
   if (!q) return;
   let response;
   try {
-    response = await api(`events/${state.device.event_id}/search?q=${encodeURIComponent(q)}`);
+    // POSTed: a name, phone or e-mail in a URL would end up in access logs.
+    response = await api(`events/${state.device.event_id}/search`, { method: "POST", body: { q } });
   } catch {
     setOnline(false);
     return showNotice(t("scanner.network_error"));
