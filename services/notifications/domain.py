@@ -73,9 +73,14 @@ def backoff_seconds(attempt: int, rand=random.random) -> float:
     return ceiling / 2 + rand() * ceiling / 2
 
 
+# Reminders go out the day before, in waking hours of the event's timezone (not at 00:05).
+REMINDER_HOURS = range(9, 21)
+
+
 def reminder_due(first_day: date, timezone: str, now: datetime) -> bool:
-    """Tell whether it is the day before the event's first day, in the event's timezone."""
-    return now.astimezone(ZoneInfo(timezone)).date() == first_day - timedelta(days=1)
+    """Tell whether it is the day before the first day, between 09:00 and 21:00 local time."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.date() == first_day - timedelta(days=1) and local.hour in REMINDER_HOURS
 
 
 def is_newer(version: int, known: int | None) -> bool:

@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from services.notifications import domain
 
 
@@ -26,12 +28,22 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
 
 def test_reminder_is_due_on_the_day_before_in_the_event_timezone():
     first_day = date(2023, 2, 12)
-    # 22:30 UTC on the 10th is already the 11th in Baghdad (UTC+3).
-    assert domain.reminder_due(first_day, "Asia/Baghdad", datetime(2023, 2, 10, 22, 30, tzinfo=UTC))
+    # 06:30 UTC on the 11th is 09:30 in Baghdad (UTC+3), the day before.
+    assert domain.reminder_due(first_day, "Asia/Baghdad", datetime(2023, 2, 11, 6, 30, tzinfo=UTC))
     assert not domain.reminder_due(
         first_day, "Asia/Baghdad", datetime(2023, 2, 10, 20, 0, tzinfo=UTC)
     )
     assert not domain.reminder_due(first_day, "Asia/Baghdad", datetime(2023, 2, 12, 9, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "utc_hour, due", [(21, False), (5, False), (6, True), (17, True), (18, False)]
+)
+def test_reminders_wait_for_waking_hours_in_the_event_timezone(utc_hour, due):
+    # Baghdad is UTC+3: 21:00 UTC on the 10th is 00:00 on the 11th, the day before.
+    day = 10 if utc_hour >= 21 else 11
+    now = datetime(2023, 2, day, utc_hour, tzinfo=UTC)
+    assert domain.reminder_due(date(2023, 2, 12), "Asia/Baghdad", now) is due
 
 
 def test_only_newer_versions_apply():
