@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,10 @@ from services.checkin.models import (
 )
 from shared.db import utcnow
 from shared.problems import DomainError
+
+# A door offline longer than this is judged by arrival time (its clock may be wrong too).
+OFFLINE_HORIZON = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,23 @@ def scan(session: Session, public_keys: Mapping, request: ScanRequest, event_sco
     if replay is not None:
         return replay
     now = utcnow()
+    at = scan_moment(request, now)
     entry, outcome = None, {}
     try:
-        entry = _admitted_entry(session, public_keys, request, checkin_list, now)
-        outcome = _move(session, checkin_list, entry, request, now)
+        entry = _admitted_entry(session, public_keys, request, checkin_list, at)
+        outcome = _move(session, checkin_list, entry, request, at)
     except domain.ScanRefused as refusal:
         outcome = {"status": refusal.code, "reason": refusal.reason}
     answer = _answer(outcome, entry, request, now)
     return _record(session, checkin_list, entry, request, answer, now)
+
+
+def scan_moment(request: ScanRequest, now: datetime) -> datetime:
+    """When the badge was shown: an offline scan's own time if plausible, else now."""
+    at = request.scanned_at
+    if not request.offline or at is None or not now - OFFLINE_HORIZON <= at <= now + CLOCK_SKEW:
+        return now
+    return min(at, now)
 
 
 def get_list(session: Session, list_id: int, event_scope=None) -> CheckinList:

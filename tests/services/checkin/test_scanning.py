@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from services.checkin import operations
+from services.checkin.domain import local_date
 from services.checkin.models import AuditEntry, Checkin, CheckinList, Scan
 from services.checkin.operations import ScanRequest
+from shared.db import utcnow
 from shared.problems import DomainError
 from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
 
@@ -175,3 +179,42 @@ def test_the_same_nonce_at_another_event_is_a_different_scan(roster, keys, today
     scan(roster, keys, today_list, token(1), nonce="same-nonce-22")
     answer = scan(roster, keys, other_list, token(60, event_id=2), nonce="same-nonce-22")
     assert answer["status"] == "ok" and answer["badge"]["id"] == 60
+
+
+def _yesterday_list(session) -> CheckinList:
+    yesterday = local_date(utcnow() - timedelta(days=1), "Asia/Baghdad")
+    checkin_list = CheckinList(
+        event_id=1, name_ar="أمس", name_en="Yesterday", day=yesterday, created_at=utcnow()
+    )
+    session.add(checkin_list)
+    session.commit()
+    return checkin_list
+
+
+def test_an_offline_scan_is_judged_and_timed_when_the_badge_was_shown(roster, keys):
+    shown = utcnow() - timedelta(hours=23)
+    yesterday = _yesterday_list(roster)
+    if local_date(shown, "Asia/Baghdad") != yesterday.day:
+        pytest.skip("23 hours ago is still today in Baghdad (after 23:00 there)")
+    answer = scan(roster, keys, yesterday, token(1), offline=True, scanned_at=shown)
+    assert answer["status"] == "ok"
+    checkin = roster.scalar(select(Checkin).where(Checkin.badge_id == 1))
+    assert checkin.checked_in_at == shown
+
+
+@pytest.mark.parametrize(
+    "offset", [timedelta(hours=-30), timedelta(hours=2)], ids=["too_old", "in_the_future"]
+)
+def test_an_implausible_offline_time_is_replaced_by_the_arrival_time(
+    roster, keys, today_list, offset
+):
+    answer = scan(roster, keys, today_list, token(1), offline=True, scanned_at=utcnow() + offset)
+    assert answer["status"] == "ok"
+    checkin = roster.scalar(select(Checkin).where(Checkin.badge_id == 1))
+    assert abs(checkin.checked_in_at - utcnow()) < timedelta(minutes=1)
+
+
+def test_an_online_scan_is_timed_by_the_server(roster, keys, today_list):
+    scan(roster, keys, today_list, token(1), scanned_at=utcnow() - timedelta(hours=3))
+    checkin = roster.scalar(select(Checkin).where(Checkin.badge_id == 1))
+    assert abs(checkin.checked_in_at - utcnow()) < timedelta(minutes=1)
