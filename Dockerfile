@@ -32,5 +32,5 @@ WORKDIR /app
 USER hudoor
 EXPOSE 8000
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", \
-     "--forwarded-allow-ips", "*", "--access-logfile", "-", \
+     "--forwarded-allow-ips", "*", \
      "--logger-class", "runner.access_log.RedactingLogger", "services.registration.wsgi:app"]

@@ -297,11 +297,11 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def probe(tmp_path_factory) -> dict[str, dict]:
+def probe(tmp_path_factory, redis_url) -> dict[str, dict]:
     """Import each entry-point module as its container does: in a fresh interpreter of its own
-    (so one module's tasks or settings cannot leak into another's) with only HUDOOR_VAR_DIR set.
-    Web apps are also asked for their healthcheck path the way gunicorn hands it over, with the
-    SCRIPT_NAME prefix moved out of the path."""
+    (so one module's tasks or settings cannot leak into another's) with only HUDOOR_VAR_DIR and
+    REDIS_URL set. Web apps are also asked for their healthcheck path the way gunicorn hands it
+    over, with the SCRIPT_NAME prefix moved out of the path (readiness needs the broker)."""
     modules = {module for _, module, _, _ in ENTRY_POINTS} | {EVERY_TASK_MODULE}
     requests = {module: {"module": module, "get": {}} for module in modules}
     for name in WEB:
@@ -314,7 +314,10 @@ def probe(tmp_path_factory) -> dict[str, dict]:
         module: subprocess.Popen(
             [sys.executable, "-c", PROBE, json.dumps(request)],
             cwd=ROOT,
-            env={"HUDOOR_VAR_DIR": str(tmp_path_factory.mktemp("probe-var"))},
+            env={
+                "HUDOOR_VAR_DIR": str(tmp_path_factory.mktemp("probe-var")),
+                "REDIS_URL": redis_url,
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -501,7 +504,7 @@ def test_web_healthcheck_asks_the_service_for_a_path_its_app_serves(probe, servi
     ((module, _, _),) = _entry_points(*_service_commands(service))
     assert "error" not in probe[module], probe[module]["error"]
     answer = probe[module]["get"][service]
-    assert answer == {"status": 200, "json": {"status": "ok"}}
+    assert answer == {"status": 200, "json": {"status": "ready"}}
 
 
 # --- Settings: compose, .env.example and the code agree ------------------------------------------
@@ -773,9 +776,9 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 @pytest.fixture(scope="module")
-def gunicorn_ports(tmp_path_factory) -> Iterator[dict[str, int]]:
+def gunicorn_ports(tmp_path_factory, redis_url) -> Iterator[dict[str, int]]:
     """Each web service under gunicorn on a loopback port: its compose command and environment,
-    only the bind address and HUDOOR_VAR_DIR changed."""
+    only the bind address, the directories and the broker (this run's Redis) changed."""
     ports, processes = {}, []
     try:
         for service in WEB:
@@ -786,6 +789,8 @@ def gunicorn_ports(tmp_path_factory) -> Iterator[dict[str, int]]:
                 "PATH": os.environ.get("PATH", ""),
                 **_literal_environment(service),
                 "HUDOOR_VAR_DIR": str(tmp_path_factory.mktemp(f"{service}-var")),
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp(f"{service}-metrics")),
+                "REDIS_URL": redis_url,
             }
             log = (tmp_path_factory.getbasetemp() / f"{service}-gunicorn.log").open("w")
             processes.append(
@@ -900,6 +905,22 @@ def test_proxy_serves_each_prefix_from_its_service_with_a_request_id(proxy_port,
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response) == {"status": "ok"}
         assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_proxy_refuses_metrics_which_each_service_gives_its_direct_scraper(
+    proxy_port, gunicorn_ports, prefix
+):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{proxy_port}{prefix}metrics", timeout=10)
+    assert refused.value.code == 404
+    port = gunicorn_ports[PREFIXES[prefix]]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{prefix}metrics", timeout=10) as response:
+        text = response.read().decode()
+    # Counted in gunicorn's workers, added up in PROMETHEUS_MULTIPROC_DIR.
+    assert "hudoor_http_requests_total{" in text
+    assert 'hudoor_metrics_source_up{source="celery_queues"} 1.0' in text
 
 
 @pytest.mark.slow

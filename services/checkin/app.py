@@ -12,11 +12,13 @@ from services.checkin.messages import MESSAGES
 from services.checkin.metrics import scans_by_status
 from services.checkin.models import RevokedToken
 from services.checkin.operations import device_revoked
+from services.checkin.retention import purge
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker, migrate
 from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
+from shared.retention import register_purge_command
 from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, cookie_settings, init_web
 
@@ -42,6 +44,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     init_celery(app, "checkin", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
     add_metric_source(app, scans_by_status)
+    register_purge_command(app, factory, purge)
     rest = HudoorApi(app)
     rest.register_blueprint(api.blp)
     rest.register_blueprint(report_api.blp)

@@ -12,11 +12,13 @@ from services.notifications.dispatch import Dispatcher
 from services.notifications.messages import MESSAGES
 from services.notifications.metrics import deliveries_by_status
 from services.notifications.models import RevokedToken
+from services.notifications.retention import purge
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
 from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
+from shared.retention import register_purge_command
 from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, cookie_settings, init_web
 
@@ -44,6 +46,7 @@ def create_app(config: NotificationsConfig | None = None, session_factory=None) 
     init_celery(app, "notifications", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
     add_metric_source(app, deliveries_by_status)
+    register_purge_command(app, factory, purge)
     HudoorApi(app).register_blueprint(api.blp)
     app.register_blueprint(webhooks.webhooks)
     _register_cli(app, factory)

@@ -27,6 +27,7 @@ from services.registration.messages import MESSAGES
 from services.registration.metrics import outbox_depth
 from services.registration.operations import Context, outbox
 from services.registration.publisher import OutboxPublisher
+from services.registration.retention import purge
 from services.registration.tokens import token_revoked
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker
@@ -34,6 +35,7 @@ from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
 from shared.problems import DomainError
+from shared.retention import register_purge_command
 from shared.web import HudoorApi, api_settings, cookie_settings, init_web, render_domain_error
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -62,6 +64,7 @@ def create_app(config: RegistrationConfig | None = None, session_factory=None) -
     init_celery(app, "registration", config.redis_url)
     init_limits(app, config.redis_url, config.limits)
     add_metric_source(app, outbox_depth)
+    register_purge_command(app, factory, purge)
     _publish_outbox_after_commit(app, factory)
     _install_blueprints(app)
     cli.register(app, factory)
