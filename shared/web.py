@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.db import is_unavailable
 from shared.i18n import Catalog, direction, negotiate
+from shared.openapi import ProblemDocs
 from shared.problems import PROBLEM_MEDIA_TYPE, DomainError, flatten_messages, problem_body
 
 HERE = Path(__file__).parent
@@ -40,7 +41,7 @@ shared_blueprint = Blueprint(
 )
 
 
-class HudoorApi(Api):
+class HudoorApi(ProblemDocs, Api):
     """flask-smorest Api whose errors are RFC 9457 problem documents."""
 
     def handle_http_exception(self, error):

@@ -71,8 +71,9 @@ class AccountSchema(StrictSchema):
     scopes = fields.List(
         fields.Nested(ScopeSchema), load_default=list, validate=validate.Length(max=200)
     )
-    event_ids = fields.List(fields.Integer(), dump_only=True)
-    agency_ids = fields.List(fields.Integer(), dump_only=True)
+    # None: every event (an admin), every agency of its events (an organizer).
+    event_ids = fields.List(fields.Integer(), dump_only=True, allow_none=True)
+    agency_ids = fields.List(fields.Integer(), dump_only=True, allow_none=True)
     created_at = fields.AwareDateTime(dump_only=True)
 
     @validates_schema
