@@ -65,7 +65,7 @@ def issue_session(
 
 def verify_session(secret: str, cookie: str, max_age: int) -> Identity:
     """Verify a session cookie's signature and age and return its identity."""
-    if not isinstance(cookie, str) or len(cookie) > 2000:
+    if not _is_credential_text(cookie):
         raise InvalidCredential("malformed")
     return _load(URLSafeTimedSerializer(secret, salt="session"), cookie, max_age)
 
@@ -84,10 +84,15 @@ def _claims(subject, role, events, token_id, agencies) -> dict:
 
 def verify_api_token(secret: str, token: str, max_age: int) -> Identity:
     """Verify a bearer token's signature and age and return its identity."""
-    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 2000:
+    if not _is_credential_text(token) or not token.startswith(API_TOKEN_PREFIX):
         raise InvalidCredential("malformed")
     serializer = URLSafeTimedSerializer(secret, salt="api-token")
     return _load(serializer, token.removeprefix(API_TOKEN_PREFIX), max_age)
+
+
+def _is_credential_text(value) -> bool:
+    """Tokens and cookies are short ASCII: anything else (a lone surrogate too) is malformed."""
+    return isinstance(value, str) and value.isascii() and len(value) <= 2000
 
 
 def _load(serializer: URLSafeTimedSerializer, text: str, max_age: int) -> Identity:
@@ -106,16 +111,28 @@ def _identity_from_claims(claims) -> Identity:
         events, agencies = claims["ev"], claims.get("ag")
         if claims["role"] == "focal_point" and agencies is None:
             agencies = []  # a focal point without agencies acts for none, never for all
+        csrf = claims.get("csrf")
+        if csrf is not None and not isinstance(csrf, str):
+            raise TypeError("csrf")
         return Identity(
             subject=str(claims["sub"]),
             role=claims["role"] if claims["role"] in ROLES else "",
-            events=tuple(int(e) for e in events) if events is not None else None,
+            events=_ids(events),
             token_id=str(claims["jti"]),
-            agencies=tuple(int(a) for a in agencies) if agencies is not None else None,
-            csrf=claims.get("csrf"),
+            agencies=_ids(agencies),
+            csrf=csrf,
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # Infinity is valid JSON to loads
         raise InvalidCredential("malformed") from None
+
+
+def _ids(values) -> tuple[int, ...] | None:
+    """A scope claim: None (no restriction) or a list of ids; a string is not a list of digits."""
+    if values is None:
+        return None
+    if not isinstance(values, list):
+        raise TypeError("scope must be a list")
+    return tuple(int(value) for value in values)
 
 
 def sign_link(secret: str, purpose: str, *parts: str | int) -> str:

@@ -5,6 +5,7 @@ import time
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from itsdangerous import URLSafeTimedSerializer
 
 from shared.identity import (
     InvalidCredential,
@@ -104,3 +105,80 @@ def test_session_cookie_is_not_a_bearer_token_and_back():
 
 def test_token_scoped_to_no_event_acts_on_none():
     assert not verify_api_token(SECRET, _token(events=[]), max_age=60).may_act_on(1)
+
+
+# --- Fuzzing: whatever arrives, a credential is an Identity or InvalidCredential ---------------
+
+# Any code point, lone surrogates included (a JSON body's "\ud800" decodes to one).
+HOSTILE_TEXT = st.lists(
+    st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr)), max_size=80
+).map("".join)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+CLAIMS = st.fixed_dictionaries(
+    {"sub": JSON_VALUES, "role": st.sampled_from(["admin", "focal_point", "x"]) | JSON_VALUES},
+    optional={"ev": JSON_VALUES, "ag": JSON_VALUES, "jti": JSON_VALUES, "csrf": JSON_VALUES},
+)
+
+
+def _signed(claims, salt: str) -> str:
+    return URLSafeTimedSerializer(SECRET, salt=salt).dumps(claims)
+
+
+def _well_formed(identity) -> bool:
+    scopes = (identity.events, identity.agencies)
+    return all(s is None or all(type(i) is int for i in s) for s in scopes) and (
+        identity.csrf is None or isinstance(identity.csrf, str)
+    )
+
+
+@given(HOSTILE_TEXT)
+def test_any_text_after_the_token_prefix_is_refused_as_a_credential(text):
+    with pytest.raises(InvalidCredential):
+        verify_api_token(SECRET, "hdr_" + text, max_age=60)
+
+
+@given(HOSTILE_TEXT)
+def test_any_text_is_refused_as_a_session_cookie(text):
+    with pytest.raises(InvalidCredential):
+        verify_session(SECRET, text, max_age=60)
+
+
+@given(HOSTILE_TEXT)
+def test_any_text_is_refused_as_a_link_of_any_purpose(text):
+    with pytest.raises(InvalidCredential):
+        verify_link(SECRET, "delegate", text)
+
+
+@given(CLAIMS | JSON_VALUES)
+def test_signed_claims_of_any_shape_give_a_well_formed_identity_or_are_malformed(claims):
+    for verify, token in (
+        (verify_api_token, "hdr_" + _signed(claims, "api-token")),
+        (verify_session, _signed(claims, "session")),
+    ):
+        try:
+            identity = verify(SECRET, token, max_age=60)
+        except InvalidCredential as error:
+            assert error.code == "malformed"
+        else:
+            assert _well_formed(identity)
+
+
+@pytest.mark.parametrize("text", ["hdr_\ud800", "hdr_abc\udfff.def"])
+def test_a_lone_surrogate_in_a_token_is_malformed_not_an_encoding_crash(text):
+    with pytest.raises(InvalidCredential, match="malformed"):
+        verify_api_token(SECRET, text, max_age=60)
+    with pytest.raises(InvalidCredential, match="malformed"):
+        verify_session(SECRET, text[4:], max_age=60)
+
+
+@pytest.mark.parametrize(
+    "scope, csrf", [([float("inf")], None), ("123", None), ({"1": 1}, None), (None, 5)]
+)
+def test_signed_scopes_that_are_not_lists_of_ids_are_malformed(scope, csrf):
+    claims = {"sub": "x", "role": "admin", "ev": scope, "jti": "t", "csrf": csrf}
+    with pytest.raises(InvalidCredential, match="malformed"):
+        verify_session(SECRET, _signed(claims, "session"), max_age=60)
