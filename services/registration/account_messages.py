@@ -145,4 +145,5 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "print.who": ("By", "بواسطة"),
     "print.badges": ("Badges", "الشارات"),
     "print.download": ("Download", "تنزيل"),
+    "print.ids": ("Badge numbers", "أرقام الشارات"),
 }

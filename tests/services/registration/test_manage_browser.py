@@ -101,3 +101,51 @@ def test_organizer_invites_a_focal_point_who_registers_a_delegate(site, browser,
     with factory() as session:
         registration = session.scalars(select(Registration)).one()
         assert (registration.agency.code, registration.phone) == ("IWED", "+9647705551234")
+
+
+@needs_chromium
+def test_the_print_log_shows_a_batchs_progress_and_then_its_download(site, browser, tmp_path):
+    base, factory = site
+    job_id = _rendering_job(factory)
+    page = _page(browser)
+    _log_in(page, base, *ORGANIZER)
+    page.wait_for_url(f"{base}/manage")
+    page.goto(f"{base}/manage/e/wli-gbv-2023/badges")
+    row = page.locator(f'#print-log tr[data-job="{job_id}"]')
+    assert "rendering (3/10)" in row.inner_text()
+    pdf = tmp_path / "batch.pdf"
+    pdf.write_bytes(b"%PDF-1.4 test")
+    _finish(factory, job_id, 7, pdf)
+    row.get_by_role("link", name="تنزيل").wait_for()
+
+
+def _rendering_job(factory) -> int:
+    from services.registration.models import Event
+    from services.registration.print_models import PrintJob
+    from shared.db import utcnow
+
+    with factory() as session:
+        event = session.scalars(select(Event)).one()
+        job = PrintJob(
+            event_id=event.id,
+            layout="a4-cards",
+            selection={"all": True},
+            badge_ids=list(range(10)),
+            status="rendering",
+            done=3,
+            total=10,
+            created_by="test",
+            created_at=utcnow(),
+        )
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def _finish(factory, job_id: int, done: int, pdf) -> None:
+    from services.registration.print_models import PrintJob
+
+    with factory() as session:
+        job = session.get(PrintJob, job_id)
+        job.status, job.done, job.file_path = "done", 10, str(pdf)
+        session.commit()

@@ -67,3 +67,20 @@ def test_focal_point_prints_their_agency_and_no_other(client, make_account, dele
     other = client.get("/manage/e/wli-gbv-2023/a/WED-KRK/badges.pdf")
     assert other.status_code == 403
     assert client.get(BADGES).status_code == 403
+
+
+def test_organizer_prints_badges_by_number_in_arabic_digits(client, session, make_account, delegates):
+    make_account("organizer", email="amal@example.org")
+    log_in(client, "amal@example.org")
+    first = str(delegates[0].id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    answer = post_form(client, BADGES, {"scope": "ids", "ids": f"{first}، {delegates[2].id}"})
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
+    job = session.scalars(select(PrintJob)).one()
+    assert sorted(job.badge_ids) == sorted([delegates[0].id, delegates[2].id])
+
+
+def test_badge_numbers_that_are_not_numbers_are_refused_on_the_page(client, make_account):
+    make_account("organizer", email="amal@example.org")
+    log_in(client, "amal@example.org")
+    answer = post_form(client, BADGES, {"scope": "ids", "ids": "12, abc"})
+    assert answer.status_code == 422
