@@ -30,7 +30,8 @@ def lines():
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
-    level, root.level = root.level, logging.INFO
+    level = root.level
+    root.setLevel(logging.INFO)  # setLevel, not assignment: it clears the loggers' level caches
     root.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root.removeHandler(handler)
