@@ -94,9 +94,8 @@ def _web_command() -> list[str]:
         "2",
         "--threads",
         "4",
-        "--access-logfile",
-        "-",
-        # Private links (/r/<token>, agency links) appear redacted in the access log.
+        # The apps log each request themselves (shared/logs.py); gunicorn's own lines, like
+        # theirs, show private links (/r/<token>, agency links) redacted.
         "--logger-class",
         "runner.access_log.RedactingLogger",
     ]
