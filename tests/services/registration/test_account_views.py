@@ -201,3 +201,20 @@ def test_viewer_cannot_open_management_pages(client, make_account):
     assert client.get("/manage").status_code == 200
     assert client.get("/manage/e/wli-gbv-2023").status_code == 403
     assert client.get(DELEGATION).status_code == 403
+
+
+def test_create_admin_command_makes_an_account_that_logs_in(app, client):
+    runner = app.test_cli_runner()
+    args = ["create-admin", "--email", "Root@Example.org", "--password", "Euphrates-1921-x"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert log_in(client, "root@example.org", "Euphrates-1921-x").status_code == 303
+    again = runner.invoke(args=args)
+    assert again.exit_code != 0 and "account_exists" in again.output
+
+
+def test_create_admin_command_refuses_a_weak_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "root@example.org", "--password", "short"]
+    )
+    assert result.exit_code != 0 and "password_too_short" in result.output
