@@ -43,7 +43,7 @@ _DROPPED_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
 _WORD = re.compile(r"[^\W_]+")
 # Spelling variants of one sound: مسؤول/مسئول (hamza seat before waw), داوود/داود.
 _HAMZA_ON_WAW_BEFORE_WAW = ("\u0624\u0648", "\u0626\u0648")
-_DOUBLE_WAW = re.compile("\u0648\u0648")
+_DOUBLE_WAW = re.compile("\u0648{2,}")  # any run: the key stays a fixed point
 # Written joined or apart (عبدالرحمن, عبد الرحمن; أبوبكر, أبو بكر): always joined in the key.
 _COMPOUND_HEADS = frozenset({"\u0639\u0628\u062f", "\u0627\u0628\u0648"})  # عبد, ابو
 
@@ -79,7 +79,8 @@ def _join_compounds(words: list[str]) -> list[str]:
     joined: list[str] = []
     for word in words:
         if joined and joined[-1] in _COMPOUND_HEADS:
-            joined[-1] += word
+            # ابو + وليد makes a double waw: collapsed here too, so the key is its own key.
+            joined[-1] = _DOUBLE_WAW.sub("\u0648", joined[-1] + word)
         else:
             joined.append(word)
     return joined

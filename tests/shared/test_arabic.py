@@ -166,3 +166,29 @@ def test_spelling_variants_of_one_name_share_a_key(one, other):
 
 def test_a_joined_compound_name_is_found_by_its_second_part():
     assert matches("الرحمن", search_key("عبد الرحمن محمد"))
+
+
+# Any code point, lone surrogates included, and the pieces the compound and waw rules act on.
+HOSTILE_NAMES = st.lists(
+    st.one_of(
+        st.characters(),
+        st.characters(min_codepoint=0x0600, max_codepoint=0x06FF),
+        st.integers(0xD800, 0xDFFF).map(chr),
+        st.sampled_from([" ", "عبد", "ابو", "أبو", "و", "وو", "ؤ", "ئ"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(HOSTILE_NAMES)
+def test_search_key_of_any_text_is_its_own_key(text):
+    key = search_key(text)
+    assert search_key(key) == key
+    assert matches(text, key) in (True, False)
+
+
+@pytest.mark.parametrize("name", ["ووو", "ابو ؤ", "ابو و بكر", "أبو وليد", "داوووود"])
+def test_waw_runs_and_compounds_fold_to_a_key_that_is_its_own_key(name):
+    key = search_key(name)
+    assert "\u0648\u0648" not in key
+    assert search_key(key) == key
