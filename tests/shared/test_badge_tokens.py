@@ -258,6 +258,12 @@ def test_arbitrary_text_only_ever_raises_invalid_badge_token(text):
 
 
 @mutation_settings
+@given(st.lists(st.integers(0xD800, 0xDFFF).map(chr) | st.sampled_from(ALPHABET)).map("".join))
+def test_text_with_lone_surrogates_only_ever_raises_invalid_badge_token(text):
+    assert_rejected(text)
+
+
+@mutation_settings
 @given(st.text(alphabet=ALPHABET + ALPHABET.lower() + " \t\r\n=", min_size=118, max_size=126))
 def test_near_miss_base32_text_only_ever_raises_invalid_badge_token(text):
     assert_rejected(text)

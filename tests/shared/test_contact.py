@@ -218,3 +218,30 @@ def test_valid_generated_emails_never_raise_anything_but_contact_error(raw):
         normalise_email(raw)
     except ContactError as exc:
         assert exc.code.startswith("email_")
+
+
+# Any code point (lone surrogates too), phone and email punctuation, Arabic-Indic digits.
+HOSTILE_TEXT = st.lists(
+    st.one_of(
+        st.characters(),
+        st.integers(0xD800, 0xDFFF).map(chr),
+        st.sampled_from([*"@.+-() ٠١٢٣٤٥٦٧٨٩0123456789", "xn--", "07", "+964"]),
+    ),
+    max_size=60,
+).map("".join)
+HOSTILE_EMAILS = st.builds(
+    "{}@{}.{}".format, HOSTILE_TEXT, HOSTILE_TEXT, st.sampled_from(["org", "xn--p1ai", "عراق"])
+)
+
+
+@given(HOSTILE_TEXT | HOSTILE_EMAILS)
+def test_any_text_is_a_normalised_contact_or_a_contact_error(raw):
+    for normalise, field in ((normalise_phone, "phone"), (normalise_email, "email")):
+        try:
+            result = normalise(raw)
+        except ContactError as exc:
+            assert exc.field == field
+        else:
+            assert result.isascii() or field == "email"
+    variant = phone_search_variants(raw)
+    assert variant is None or variant.startswith("+")
