@@ -12,6 +12,7 @@ from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
 from shared.fields import StrictSchema, Text, one_of
 
+DATABASE_INT_MAX = 2**31 - 1  # PostgreSQL integer; SQLite refuses beyond 2**63 - 1
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}\Z")
 _TIMEZONES = frozenset(available_timezones())
 
@@ -69,7 +70,10 @@ class EventSchema(StrictSchema):
     capacity = fields.Integer(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1, error="too_small:min={min}"),
+        validate=[
+            validate.Range(min=1, error="too_small:min={min}"),
+            validate.Range(max=DATABASE_INT_MAX, error="too_large:max={max}"),
+        ],
     )
     registration_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
     registration_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -95,7 +99,10 @@ class AgencySchema(StrictSchema):
     quota = fields.Integer(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=0, error="too_small:min={min}"),
+        validate=[
+            validate.Range(min=0, error="too_small:min={min}"),
+            validate.Range(max=DATABASE_INT_MAX, error="too_large:max={max}"),
+        ],
     )
     registered_count = fields.Integer(dump_only=True)
 

@@ -25,3 +25,37 @@ def test_an_id_beyond_the_database_range_is_a_404_problem(web, auth, demo_event,
     assert response.status_code == 404, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("PATCH", "/api/v1/events/wli-gbv-2023/agencies/IWED", {"quota": 2**63}),
+        ("PATCH", "/api/v1/events/wli-gbv-2023/agencies/IWED", {"quota": 2**31}),
+        (
+            "POST",
+            "/api/v1/events/wli-gbv-2023/agencies",
+            {"code": "HUGE", "name_ar": "جهة", "name_en": "Agency", "quota": 10**30},
+        ),
+        (
+            "POST",
+            "/api/v1/events",
+            {
+                "slug": "huge",
+                "name_ar": "م",
+                "name_en": "E",
+                "timezone": "Asia/Baghdad",
+                "days": ["2030-01-01"],
+                "capacity": 2**64,
+            },
+        ),
+    ],
+)
+def test_a_quota_or_capacity_beyond_the_database_range_is_a_422_problem(
+    web, auth, demo_event, method, path, body
+):
+    # Found by Schemathesis: SQLite raised OverflowError on the flush (a 500).
+    response = web.open(path, method=method, headers=auth, json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    fields = {error["field"]: error["code"] for error in response.get_json()["errors"]}
+    assert fields.get("quota", fields.get("capacity")) == "too_large"
