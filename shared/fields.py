@@ -15,12 +15,16 @@ class Text(fields.String):
     """Text kept as typed (outer whitespace trimmed), not blank, without control characters."""
 
     def __init__(self, maximum: int, **kwargs):
+        self.maximum = maximum
         super().__init__(
             validate=validate.Length(max=maximum, error="too_long:max={max}"), **kwargs
         )
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        typed = super()._deserialize(value, attr, data, **kwargs)
+        if len(typed) > self.maximum:  # as typed, as the API document's maxLength says
+            raise ValidationError(f"too_long:max={self.maximum}")
+        text = typed.strip()
         if _CONTROL.search(text):
             raise ValidationError("invalid_characters")
         if not text:

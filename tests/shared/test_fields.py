@@ -37,3 +37,11 @@ def test_database_ints_stay_within_every_database_column(number, code):
     with pytest.raises(ValidationError) as caught:
         Named().load({"name": "x", "number": number})
     assert caught.value.messages["number"] == [code]
+
+
+def test_text_is_measured_as_typed_so_padding_cannot_exceed_the_documented_maximum():
+    # Found by Schemathesis: " " + 200 characters passed a maxLength of 200 once trimmed.
+    with pytest.raises(ValidationError) as caught:
+        Named().load({"name": " " + "x" * 20})
+    assert caught.value.messages == {"name": ["too_long:max=20"]}
+    assert Named().load({"name": " " + "x" * 19})["name"] == "x" * 19
