@@ -140,7 +140,7 @@ def _require_csrf(identity: Identity) -> None:
             forms.protect()  # raises CSRFError, rendered as csrf_failed
         return
     sent = header or (request.form.get("csrf_token") if _is_form() else None)
-    if not sent or not hmac.compare_digest(sent, identity.csrf or ""):
+    if not sent or not hmac.compare_digest(sent.encode(), (identity.csrf or "").encode()):
         raise DomainError("csrf_failed", kind="forbidden")
 
 

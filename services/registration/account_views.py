@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request
 from marshmallow import ValidationError
 
@@ -17,6 +20,9 @@ from shared.web import db_session, translate
 account_pages = Blueprint("account_pages", __name__, template_folder="templates")
 ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
 PRIVATE = {"Cache-Control": "private, no-store"}
+# A path of this site: one slash, then printable ASCII without backslashes (browsers drop tabs
+# and read a backslash as a slash, so "/\t/evil" or "/\\evil" would leave the site).
+SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
 
 
 def form_errors(run) -> dict[str, list[str]]:
@@ -49,9 +55,10 @@ def _row_errors(items) -> list[str]:
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: a path on this site only, never another host."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/manage"
+    if not target or not SAFE_NEXT.fullmatch(target):
+        return "/manage"
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else "/manage"
 
 
 @account_pages.route("/login", methods=["GET", "POST"])

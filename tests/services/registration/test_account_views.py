@@ -42,10 +42,27 @@ def test_login_sets_an_http_only_session_cookie_and_goes_back(client, make_accou
     assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "Lax" in cookie
 
 
-def test_login_never_redirects_to_another_site(client, make_account):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/%09/evil.example/",
+        "/%5Cevil.example",
+        "https://evil.example/",
+        "/%0d%0aX",
+    ],
+)
+def test_login_never_redirects_to_another_site(client, make_account, target):
     make_account("organizer", email="amal@example.org")
-    answer = log_in(client, "amal@example.org", next_page="//evil.example/")
-    assert answer.headers["Location"] == "/manage"
+    answer = log_in(client, "amal@example.org", next_page=target)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/manage"
+
+
+def test_a_csrf_token_in_arabic_is_refused_not_a_crash(web, make_account):
+    make_account("viewer", email="v@example.org")
+    log_in(web, "v@example.org")
+    answer = web.post("/api/v1/account/tokens", json={"label": "x"}, headers={"X-CSRF-Token": "é"})
+    assert answer.status_code == 403 and answer.get_json()["code"] == "csrf_failed"
 
 
 def test_wrong_password_shows_one_message_for_both_mistakes(client, make_account):
