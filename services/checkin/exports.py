@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -100,7 +101,9 @@ def to_xlsx(summary: dict, by_day: dict, people: Iterable, contact: bool, lang: 
     buffer = io.BytesIO()
     workbook.save(buffer)
     zone = ZoneInfo(summary["event"]["timezone"])
-    rows = (_attendee_cells(row, len(days), contact, lang, t, zone) for row in people)
+    # The same few genders and statuses on every row: translate each once.
+    labels = functools.cache(t)
+    rows = (_attendee_cells(row, len(days), contact, lang, labels, zone) for row in people)
     return fill_sheet(buffer.getvalue(), len(workbook.worksheets), rows)
 
 
@@ -138,7 +141,7 @@ def _attendee_header(sheet, days: list[str], contact: bool, t: Translate) -> Non
 
 def _attendee_cells(row, day_count: int, contact: bool, lang: str, t: Translate, zone) -> list:
     """One delegate: who, agency, category, status, contact, arrival time on each day."""
-    arrivals = [local_text(at, zone)[11:] for at in row[len(row) - day_count :]]
+    arrivals = [_clock(at, zone) for at in row[len(row) - day_count :]]
     return [
         row.badge_id,
         row.full_name_ar or "",
@@ -152,6 +155,14 @@ def _attendee_cells(row, day_count: int, contact: bool, lang: str, t: Translate,
         *arrivals,
         sum(1 for a in arrivals if a),
     ]
+
+
+def _clock(at: datetime | None, zone: ZoneInfo) -> str:
+    """An arrival as its event-local hour and minute (the day is the column's)."""
+    if at is None:
+        return ""
+    local = at.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def _in_language(row, name: str, lang: str) -> str:
@@ -183,9 +194,15 @@ def _row_xml(number: int, cells: list) -> str:
         if isinstance(value, int | float):
             parts.append(f"<c><v>{value}</v></c>")
         elif value:
-            text = escape(_NOT_XML.sub("", str(value)))
-            parts.append(f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+            parts.append(_text_cell(str(value)))
         else:
             parts.append("<c/>")
     parts.append("</row>")
     return "".join(parts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_cell(value: str) -> str:
+    """An inline text cell; agencies, categories, statuses and times repeat row after row."""
+    text = escape(_NOT_XML.sub("", value))
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -15,6 +15,7 @@ from services.checkin.operations.attendance import (
     Scope,
     attended_on,
     live_by_badge,
+    serial_plan,
 )
 from shared.db import utcnow
 
@@ -95,6 +96,7 @@ def attendee_rows(
         .where(RosterEntry.event_id == scope.event.id)
         .order_by(*ORDER)
     )
+    serial_plan(session)
     yield from session.execute(scope.only_visible(query).execution_options(yield_per=2000))
 
 
