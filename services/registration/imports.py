@@ -230,7 +230,15 @@ def _check_workbook_archive(upload: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(upload)) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    # NotImplementedError: an entry needing a newer ZIP version than Python reads.
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+    ):
         raise DomainError("import_unreadable") from None
     if "xl/workbook.xml" not in {entry.filename for entry in entries}:
         raise DomainError("import_zip_not_xlsx", kind="unsupported_media_type")

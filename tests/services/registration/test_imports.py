@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 
 from services.registration import imports
@@ -299,3 +304,77 @@ def test_rows_for_another_agency_and_organizer_only_categories(session, ctx, dem
         session, ctx, demo_event, agency, csv_bytes(rows[::2], header=header), privileged=True
     )
     assert [r.category.code for r in result.registrations] == ["DELEGATE", "SPEAKER"]
+
+
+# --- fuzzing: any upload is a list of rows or a DomainError, any row a load or a ValidationError --
+
+FUZZING = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CELL_TEXT = st.one_of(
+    st.text(max_size=24),
+    st.sampled_from([*HEADER, *ARABIC_HEADER, "yes", "نعم", "female", "0770 123 4567", "a@b.org"]),
+)
+CELL_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.datetimes(),
+    st.dates(),
+    CELL_TEXT.filter(lambda text: not ILLEGAL_CHARACTERS_RE.search(text)),
+)
+
+
+def assert_read_cleanly(upload: bytes) -> None:
+    """The upload is refused with a DomainError, or each of its rows loads or fails validation."""
+    try:
+        sheet = read_delegation(upload)
+    except DomainError as error:
+        assert error.code.startswith("import_")
+        return
+    for row in sheet.rows:
+        values = {k: v for k, v in row.values.items() if k != "agency"}
+        with contextlib.suppress(ValidationError):
+            RegistrationSchema().load(values)
+
+
+@FUZZING
+@given(st.binary(max_size=4096))
+def test_any_bytes_are_rows_or_a_clean_refusal(upload):
+    assert_read_cleanly(upload)
+
+
+@FUZZING
+@given(
+    st.lists(st.lists(CELL_TEXT, max_size=8), max_size=8),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp1256", "utf-16"]),
+)
+def test_any_csv_text_in_any_accepted_encoding_is_rows_or_a_clean_refusal(rows, delimiter, codec):
+    text = "\r\n".join(delimiter.join(f'"{cell}"' for cell in row) for row in rows)
+    assert_read_cleanly(text.encode(codec, errors="replace"))
+
+
+@FUZZING
+@given(st.lists(st.lists(CELL_VALUES, max_size=8), max_size=6))
+def test_any_workbook_of_typed_cells_is_rows_or_a_clean_refusal(rows):
+    assert_read_cleanly(xlsx_bytes(rows))
+
+
+WORKBOOK = xlsx_bytes([person(1)])
+
+
+@FUZZING
+@given(st.lists(st.tuples(st.integers(0, len(WORKBOOK) - 1), st.integers(0, 255)), min_size=1))
+def test_a_damaged_workbook_is_rows_or_a_clean_refusal(edits):
+    damaged = bytearray(WORKBOOK)
+    for offset, byte in edits:
+        damaged[offset] = byte
+    assert_read_cleanly(bytes(damaged))
+
+
+def test_a_workbook_needing_a_newer_zip_version_is_unreadable_not_a_crash():
+    # Found by Hypothesis: zipfile raised NotImplementedError ("zip file version 6.4"), a 500.
+    damaged = bytearray(WORKBOOK)
+    directory = damaged.index(b"PK\x01\x02")
+    damaged[directory + 6 : directory + 8] = (64).to_bytes(2, "little")
+    assert refusal(bytes(damaged)).code == "import_unreadable"
