@@ -1,7 +1,9 @@
 """Rate limits over the service's Redis (Flask-Limiter): named limits per client IP or account.
 
-A view declares its limit with a decorator (`limit_registration()`, `limit_login()`); an endpoint
-that learns the account only from the request body also calls `hit_account_limit(account)`. Each
+A view declares its limit with a decorator (`limit_registration()`, `limit_login()`). A login
+also calls `check_failed_logins(account)` first and `count_failed_login(account)` when the password
+was wrong: only failures count, per account and address, so nobody can lock an organizer out by
+logging in as them from elsewhere. A password reset calls `hit_reset_limit(account)`. Each
 app gets its own limiter from `init_limits`, so the three apps of the gateway, and the many apps
 of the tests, never share settings. A breach is a 429 with Retry-After (problem+json on the API,
 the error page on pages). When Redis is unreachable the limits are off for a while, with a warning:
@@ -113,12 +115,12 @@ class AppLimits:
         self.rates = settings.rates()
         self.paused_until = 0.0
 
-    def hit(self, name: str, key: str) -> None:
-        """Count one request of `key` against limit `name`; raise RateLimited when over it."""
+    def hit(self, name: str, key: str, *, count: bool = True) -> None:
+        """Count one request of `key` against limit `name` (or only look); raise when over it."""
         if not self.limiter.enabled or time.monotonic() < self.paused_until:
             return
         try:
-            breached = self._first_breached(name, key)
+            breached = self._first_breached(name, key, count)
             retry_after = self._retry_after(breached, name, key) if breached else 0
         except StorageError as error:
             self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
@@ -129,10 +131,11 @@ class AppLimits:
         if breached:
             raise RateLimited(retry_after)
 
-    def _first_breached(self, name: str, key: str) -> RateLimitItem | None:
-        """Hit every rate of the limit; return the first one over its amount."""
+    def _first_breached(self, name: str, key: str, count: bool) -> RateLimitItem | None:
+        """Hit (or test) every rate of the limit; return the first one over its amount."""
+        strategy = self.limiter.limiter
         for item in self.rates[name]:
-            if not self.limiter.limiter.hit(item, name, key):
+            if not (strategy.hit(item, name, key) if count else strategy.test(item, name, key)):
                 return item
         return None
 
@@ -172,9 +175,25 @@ def hit_limit(name: str, key: str) -> None:
         limits.hit(name, key)
 
 
-def hit_account_limit(account: str) -> None:
-    """Count a login, reset or token attempt against `account` (whether it exists or not)."""
-    hit_limit(LOGIN_ACCOUNT, account_key(account))
+def check_failed_logins(account: str) -> None:
+    """Refuse (429) a login to `account` from an address that failed too often, counting nothing."""
+    limits = current_app.extensions.get(EXTENSION)
+    if limits is not None:
+        limits.hit(LOGIN_ACCOUNT, _failure_key(account), count=False)
+
+
+def count_failed_login(account: str) -> None:
+    """Count a wrong password for `account` from this address (the account may not exist)."""
+    hit_limit(LOGIN_ACCOUNT, _failure_key(account))
+
+
+def hit_reset_limit(account: str) -> None:
+    """Count a password-reset request for `account` from anywhere: no mailbox gets flooded."""
+    hit_limit(LOGIN_ACCOUNT, "reset:" + account_key(account))
+
+
+def _failure_key(account: str) -> str:
+    return f"{account_key(account)}:{client_ip()}"
 
 
 def _limited(name: str, methods: tuple[str, ...]):

@@ -9,11 +9,12 @@ from flask import Blueprint, current_app, redirect, render_template, request
 from marshmallow import ValidationError
 
 from services.registration.account_schemas import LoginSchema, NewPasswordSchema
+from services.registration.accounts_api import authenticated
 from services.registration.api import context
 from services.registration.operations import accounts, invitations
 from services.registration.tokens import revoke_api_token
 from shared.access import PUBLIC, SESSION_COOKIE, SESSION_MAX_AGE, allow, current_identity
-from shared.limits import hit_account_limit, limit_login
+from shared.limits import hit_reset_limit, limit_login
 from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, translate
 
@@ -68,7 +69,6 @@ def login():
     """The login form; a success sets the session cookie every service reads."""
     values, errors = {"email": request.form.get("email", "")}, {}
     if request.method == "POST":
-        hit_account_limit(values["email"])
         opened: dict = {}
         errors = form_errors(lambda: _open_session(opened))
         if not errors:
@@ -80,7 +80,7 @@ def login():
 def _open_session(opened: dict) -> None:
     session = db_session()
     data = LoginSchema().load({k: request.form.get(k, "") for k in ("email", "password")})
-    account = accounts.authenticate(session, data["email"], data["password"])
+    account = authenticated(data["email"], data["password"])
     opened["cookie"] = accounts.open_session(session, context(), account)
     session.commit()
 
@@ -119,7 +119,7 @@ def forgot_password():
     """Ask for a reset link; the page says the same whether or not the email is known."""
     sent, errors = False, {}
     if request.method == "POST":
-        hit_account_limit(request.form.get("email", ""))
+        hit_reset_limit(request.form.get("email", ""))
         errors = form_errors(_send_reset)
         sent = not errors
     page = render_template("forgot.html", sent=sent, errors=errors)

@@ -19,7 +19,13 @@ from services.registration.account_schemas import (
 )
 from services.registration.operations import accounts, invitations
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
-from shared.limits import hit_account_limit, limit_login
+from shared.limits import (
+    check_failed_logins,
+    count_failed_login,
+    hit_reset_limit,
+    limit_login,
+)
+from shared.problems import DomainError
 from shared.web import db_session
 
 ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
@@ -44,10 +50,18 @@ def me() -> Account:
 @limit_login()
 def create_token_with_password(data):
     """Exchange an account's email and password for a bearer API token."""
-    hit_account_limit(data["email"])
-    session = db_session()
-    account = accounts.authenticate(session, data["email"], data["password"])
-    return _new_token(session, account, data["label"])
+    account = authenticated(data["email"], data["password"])
+    return _new_token(db_session(), account, data["label"])
+
+
+def authenticated(email: str, password: str) -> Account:
+    """The account these credentials open; a wrong password counts against this address."""
+    check_failed_logins(email)
+    try:
+        return accounts.authenticate(db_session(), email, password)
+    except DomainError:
+        count_failed_login(email)
+        raise
 
 
 def _new_token(session, account: Account, label: str) -> dict:
@@ -99,7 +113,7 @@ def revoke_own_token(token_id):
 @limit_login()
 def request_password_reset(data):
     """Email a reset link if such an account exists; the answer is the same either way."""
-    hit_account_limit(data["email"])
+    hit_reset_limit(data["email"])
     session = db_session()
     accounts.request_password_reset(session, context(), data["email"], _language())
     session.commit()

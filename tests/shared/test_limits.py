@@ -16,7 +16,9 @@ from shared.i18n import Catalog
 from shared.limits import (
     LimitSettings,
     account_key,
-    hit_account_limit,
+    check_failed_logins,
+    count_failed_login,
+    hit_reset_limit,
     init_limits,
     limit_login,
     storage_uri,
@@ -80,8 +82,18 @@ def login_app(redis_url: str, settings: LimitSettings) -> Flask:
     @allow(PUBLIC)
     @limit_login()
     def login():
-        hit_account_limit(request.get_json()["email"])
-        return {"status": "checked"}
+        email = request.get_json()["email"]
+        check_failed_logins(email)
+        if request.get_json().get("password") != "right":
+            count_failed_login(email)
+            return {"status": "wrong"}, 401
+        return {"status": "in"}
+
+    @app.post("/api/v1/password-resets")
+    @allow(PUBLIC)
+    def reset():
+        hit_reset_limit(request.get_json()["email"])
+        return {"status": "sent"}, 202
 
     return app
 
@@ -92,24 +104,50 @@ def settings():
     return LimitSettings(login="3/minute", login_account="2/minute", key_prefix=prefix)
 
 
-def attempt(client, email: str, address: str) -> int:
-    response = client.post(
-        "/api/v1/login", json={"email": email}, environ_base={"REMOTE_ADDR": address}
-    )
+def attempt(client, email: str, address: str, password: str = "wrong") -> int:
+    body = {"email": email, "password": password}
+    response = client.post("/api/v1/login", json=body, environ_base={"REMOTE_ADDR": address})
     return response.status_code
 
 
-def test_login_is_limited_per_account_from_any_address(redis_url, settings):
+def test_failed_logins_are_limited_per_account_and_address(redis_url, settings):
     client = login_app(redis_url, settings).test_client()
-    statuses = [attempt(client, "IMAN@example.org", f"198.51.100.{n}") for n in range(3)]
-    assert statuses == [200, 200, 429]
-    assert attempt(client, "other@example.org", "198.51.100.9") == 200
+    statuses = [attempt(client, "IMAN@example.org", "198.51.100.1") for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    assert attempt(client, "other@example.org", "198.51.100.2") == 401
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_owner_out(redis_url, settings):
+    client = login_app(redis_url, settings).test_client()
+    for _ in range(2):
+        attempt(client, "iman@example.org", "203.0.113.66")
+    assert attempt(client, "iman@example.org", "203.0.113.66") == 429
+    assert attempt(client, "iman@example.org", "198.51.100.7", "right") == 200
+
+
+def test_successful_logins_do_not_count(redis_url, settings):
+    client = login_app(redis_url, settings).test_client()
+    statuses = [attempt(client, "iman@example.org", f"198.51.100.{n}", "right") for n in range(3)]
+    assert statuses == [200, 200, 200]
+
+
+def test_password_resets_are_limited_per_account_from_any_address(redis_url, settings):
+    client = login_app(redis_url, settings).test_client()
+    statuses = [
+        client.post(
+            "/api/v1/password-resets",
+            json={"email": "iman@example.org"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [202, 202, 429]
 
 
 def test_login_is_limited_per_address_whatever_the_account(redis_url, settings):
     client = login_app(redis_url, settings).test_client()
     statuses = [attempt(client, f"user{n}@example.org", "198.51.100.20") for n in range(4)]
-    assert statuses == [200, 200, 200, 429]
+    assert statuses == [401, 401, 401, 429]
 
 
 def test_limits_live_in_redis_under_the_configured_prefix(redis_url, settings):

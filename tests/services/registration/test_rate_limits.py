@@ -131,3 +131,18 @@ def test_registration_goes_on_without_limits_when_redis_is_down(
     assert [r.status_code for r in responses] == [201, 201, 201]
     warnings = [r for r in caplog.records if "rate limits off" in r.getMessage()]
     assert len(warnings) == 1, "one warning per outage, not one per request"
+
+
+def test_wrong_passwords_lock_that_address_out_of_that_account_only(
+    limited_app, make_account, demo_event
+):
+    from tests.services.registration.conftest import PASSWORD
+
+    make_account("organizer", email="amal@example.org")
+    app = limited_app(login_account="2/minute")
+    attacker, owner = client_at(app, "203.0.113.9"), client_at(app, "198.51.100.8")
+    wrong = {"email": "amal@example.org", "password": "not-the-password"}
+    statuses = [attacker.post("/api/v1/auth/tokens", json=wrong).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    right = {"email": "amal@example.org", "password": PASSWORD}
+    assert owner.post("/api/v1/auth/tokens", json=right).status_code == 201
