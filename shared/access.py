@@ -8,7 +8,13 @@ from urllib.parse import urlencode
 
 from flask import abort, current_app, g, redirect, request
 
-from shared.identity import Identity, InvalidCredential, verify_api_token, verify_session
+from shared.identity import (
+    SESSION_MAX_AGE,
+    Identity,
+    InvalidCredential,
+    verify_api_token,
+    verify_session,
+)
 from shared.problems import DomainError
 from shared.web import db_session
 
@@ -17,7 +23,6 @@ API_TOKEN_MAX_AGE = 90 * 86400
 SESSION_COOKIE = "hudoor_session"
 # The registration service's login page, at the root of the site behind the gateway.
 LOGIN_PAGE = "/login"
-SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

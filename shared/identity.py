@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSer
 ROLES = ("admin", "organizer", "focal_point", "viewer", "device", "delegate")
 API_TOKEN_PREFIX = "hdr_"
 LINK_SEPARATOR = "~"
+SESSION_MAX_AGE = 12 * 3600  # seconds a browser session lasts after logging in
 
 
 class InvalidCredential(Exception):

@@ -40,6 +40,10 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
         "Give at least one event for this role.",
         "حدّد مؤتمراً واحداً على الأقل لهذا الدور.",
     ),
+    "agency_only_for_focal_points": (
+        "Only a focal point's scope names an agency; this role sees every agency of its events.",
+        "لا يُحدَّد نطاق الجهة إلا لضابط الارتباط؛ هذا الدور يرى كل جهات مؤتمراته.",
+    ),
     "agency_required": (
         "A focal point needs an agency for each event.",
         "يلزم تحديد جهة لكل مؤتمر لضابط الارتباط.",
@@ -89,8 +93,8 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "invite.name": ("Your name", "اسمك"),
     "invite.submit": ("Accept and create my account", "قبول وإنشاء حسابي"),
     "invite.existing": (
-        "You already have an account: accept to add this agency to it.",
-        "لديك حساب: اقبل لإضافة هذه الجهة إليه.",
+        "You already have an account: enter its password to add this agency to it.",
+        "لديك حساب: أدخل كلمة مروره لإضافة هذه الجهة إليه.",
     ),
     "invite.accept": ("Accept", "قبول"),
     "manage.title": ("My events", "مؤتمراتي"),

@@ -82,6 +82,8 @@ class AccountSchema(StrictSchema):
             raise ValidationError("scope_required", field_name="scopes")
         if data.get("role") == "focal_point" and any(not s["agency"] for s in data["scopes"]):
             raise ValidationError("agency_required", field_name="scopes")
+        if data.get("role") != "focal_point" and any(s["agency"] for s in data.get("scopes", [])):
+            raise ValidationError("agency_only_for_focal_points", field_name="scopes")
 
 
 class InvitationSchema(StrictSchema):

@@ -206,9 +206,9 @@ def invitation(token):
 
 
 def _accept(token: str, existing: bool) -> None:
-    data = {"name": None, "password": None}  # an existing account keeps its password
+    fields = {k: request.form.get(k) or None for k in ("name", "password")}
+    data = {"name": None, "password": fields["password"]}  # an existing account's own password
     if not existing:
-        fields = {k: request.form.get(k) or None for k in ("name", "password")}
         data = NewPasswordSchema().load({k: v for k, v in fields.items() if v is not None})
     invitations.accept_invitation(db_session(), context(), token, data)
     db_session().commit()

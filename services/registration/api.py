@@ -27,6 +27,7 @@ from shared.access import (
     require_event_scope,
 )
 from shared.limits import limit_registration
+from shared.problems import DomainError
 from shared.web import db_session
 
 MANAGE = ("admin", "organizer")
@@ -84,7 +85,9 @@ def list_open_events():
 @blp.response(201, EventSchema)
 @allow(*MANAGE)
 def create_event(data):
-    """Create an event."""
+    """Create an event (admins, and organizers not limited to some events)."""
+    if current_identity().events is not None:
+        raise DomainError("forbidden", kind="forbidden")
     session = db_session()
     event = operations.create_event(session, data, context().clock)
     session.commit()

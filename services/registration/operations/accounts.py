@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.registration import passwords
@@ -19,7 +19,13 @@ from services.registration.tokens import (
     revoke_account_credentials,
     revoke_api_token,
 )
-from shared.identity import InvalidCredential, sign_link, verify_api_token, verify_link
+from shared.identity import (
+    SESSION_MAX_AGE,
+    InvalidCredential,
+    sign_link,
+    verify_api_token,
+    verify_link,
+)
 from shared.problems import DomainError
 
 RESET_VALID_FOR = timedelta(hours=2)
@@ -62,7 +68,15 @@ def authenticate(session: Session, email: str, password: str) -> Account:
 
 def open_session(session: Session, ctx: Context, account: Account) -> str:
     """Start a browser session for the account and return its signed cookie value."""
-    return _credential(session, ctx, account, label=f"session:{account.email}", kind=SESSION)
+    expired = ctx.clock() - timedelta(seconds=SESSION_MAX_AGE)
+    session.execute(
+        delete(ApiToken).where(
+            ApiToken.account_id == account.id,
+            ApiToken.kind == SESSION,
+            ApiToken.created_at < expired,
+        )
+    )
+    return _credential(session, ctx, account, label="browser session", kind=SESSION)
 
 
 def issue_token(

@@ -141,6 +141,9 @@ def substitute_delegate(
     """Give a delegate's seat to someone else: the old badge is revoked, the seat is kept."""
     _require_active(registration)
     category = registration.category
+    if not (privileged or category.self_registration):
+        # A speaker's seat passes to a delegate: organizer-only categories stay with organizers.
+        category = category_by_code(session, registration.event, DEFAULT_CATEGORY)
     if data.get("category"):
         category = category_by_code(session, registration.event, data["category"])
         if category is None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.registration import passwords
 from services.registration.account_models import Account, AccountScope, Invitation
 from services.registration.models import Agency, Event
 from services.registration.operations.accounts import account_by_email, create_account
@@ -102,6 +103,9 @@ def accept_invitation(session: Session, ctx: Context, token: str, data: dict) ->
         account = create_account(session, ctx, fields)
     elif account.role != "focal_point":
         raise DomainError("account_role_conflict", kind="conflict")
+    elif not passwords.verify_password(account.password_hash, data.get("password") or ""):
+        # The link proves the mailbox; the password proves the account's owner accepts.
+        raise DomainError("invalid_credentials", kind="unauthorized")
     _add_scope(account, invitation.event_id, invitation.agency_id)
     invitation.accepted_at, invitation.account_id = ctx.clock(), account.id
     session.flush()

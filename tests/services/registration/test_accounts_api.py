@@ -154,3 +154,46 @@ def test_tokens_are_stored_without_their_secret(client, session, make_account):
 def test_passwords_are_stored_as_argon2_hashes(session, make_account):
     account = make_account("viewer")
     assert account.password_hash.startswith("$argon2id$") and PASSWORD not in account.password_hash
+
+
+def test_an_agency_scope_is_refused_for_roles_that_see_every_agency(client, make_account, bearer):
+    auth = bearer(make_account("admin"))
+    payload = {
+        "email": "viewer@example.org",
+        "name": "Viewer",
+        "role": "viewer",
+        "password": "Dijla-and-Furat-2",
+        "scopes": [{"event": "wli-gbv-2023", "agency": "IWED"}],
+    }
+    answer = client.post("/api/v1/accounts", json=payload, headers=auth)
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["code"] == "agency_only_for_focal_points"
+
+
+def test_an_organizer_limited_to_some_events_cannot_create_events(client, make_account, bearer):
+    from tests.services.registration.test_api import new_event
+
+    scoped = bearer(make_account("organizer"))
+    answer = client.post("/api/v1/events", json=new_event(slug="rogue-event"), headers=scoped)
+    assert answer.status_code == 403
+    admin = bearer(make_account("admin"))
+    assert (
+        client.post("/api/v1/events", json=new_event(slug="new-one"), headers=admin).status_code
+        == 201
+    )
+
+
+def test_logging_in_drops_the_accounts_expired_session_records(session, ctx, make_account):
+    from datetime import timedelta
+
+    from services.registration.operations import accounts
+
+    account = make_account("viewer")
+    accounts.open_session(session, ctx, account)
+    old = session.scalars(select(ApiToken).where(ApiToken.account_id == account.id)).one()
+    old.created_at -= timedelta(days=2)
+    session.commit()
+    accounts.open_session(session, ctx, account)
+    session.commit()
+    labels = session.scalars(select(ApiToken.id).where(ApiToken.account_id == account.id)).all()
+    assert old.id not in labels and len(labels) == 1

@@ -202,3 +202,35 @@ def test_an_organizer_cannot_be_turned_into_a_focal_point(client, session, auth,
 def test_forged_invitation_link_is_not_found(client):
     answer = client.post("/api/v1/invitations/1~abc.forged/accept", json={"password": "y" * 12})
     assert answer.status_code == 404
+
+
+def test_a_focal_points_substitute_for_a_speaker_gets_a_delegate_badge(
+    client, session, ctx, iwed, demo_event
+):
+    from services.registration.operations import register_delegate
+    from services.registration.schemas import RegistrationSchema
+
+    speaker = register_delegate(
+        session,
+        ctx,
+        demo_event,
+        RegistrationSchema().load(nth_delegate(7, category="SPEAKER")),
+        privileged=True,
+    )
+    session.commit()
+    answer = client.post(
+        f"/api/v1/registrations/{speaker.id}/substitute", json=nth_delegate(8), headers=iwed
+    )
+    assert answer.status_code == 201 and answer.get_json()["category"]["code"] == "DELEGATE"
+
+
+def test_accepting_for_an_existing_account_needs_its_password(client, session, auth):
+    accept = {"password": "Tigris-2023-delegation"}
+    for agency, password in (("IWED", accept["password"]), ("WED-KRK", "someone-elses-pass")):
+        invite = {"email": "noor@example.org", "name": "Noor"}
+        client.post(f"{EVENT}/agencies/{agency}/invitations", json=invite, headers=auth)
+        token = _outbox(session, "account.message")[-1]["link"].rsplit("/", 1)[1]
+        answer = client.post(f"/api/v1/invitations/{token}/accept", json={"password": password})
+    assert answer.status_code == 401
+    account = session.scalar(select(Account).where(Account.email == "noor@example.org"))
+    assert len(account.agency_ids) == 1
