@@ -70,8 +70,8 @@ def _at_own_gate(data: dict) -> dict:
     device_id = _device_id()
     if device_id is None:
         return data
-    device = db_session().get(Device, device_id)
-    return {**data, "gate": device.gate} if device is not None else data
+    gate = operations.device_gate(db_session(), device_id)
+    return {**data, "gate": gate} if gate is not None else data
 
 
 def _device_id() -> str | None:

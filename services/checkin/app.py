@@ -10,8 +10,7 @@ from services.checkin import api, report_api, views
 from services.checkin.config import CheckinConfig
 from services.checkin.messages import MESSAGES
 from services.checkin.metrics import scans_by_status
-from services.checkin.models import RevokedToken
-from services.checkin.operations import device_revoked
+from services.checkin.operations import token_revoked
 from services.checkin.retention import purge
 from shared.celery_app import init_celery
 from shared.db import create_db_engine, make_sessionmaker, migrate
@@ -19,7 +18,6 @@ from shared.i18n import Catalog
 from shared.limits import init_limits
 from shared.metrics import add_metric_source
 from shared.retention import register_purge_command
-from shared.revocations import is_revoked
 from shared.web import HudoorApi, api_settings, cookie_settings, init_web
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,7 +53,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
 
 def _revoked(session, token_id: str) -> bool:
     """A revoked door device, or a bearer token revoked in registration."""
-    return device_revoked(session, token_id) or is_revoked(session, RevokedToken, token_id)
+    return token_revoked(session, token_id)
 
 
 def _register_cli(app: Flask, factory) -> None:

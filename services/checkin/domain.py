@@ -44,12 +44,17 @@ def light(status: str) -> str:
     return LIGHTS.get(status, "red")
 
 
-def read_token(token: str, public_keys: Mapping, event_id: int) -> BadgeClaims:
-    """Verify a badge token with public keys only and check it belongs to this event."""
+def verify(token: str, public_keys: Mapping) -> BadgeClaims:
+    """Verify a badge token with public keys only (whichever event it is for)."""
     try:
-        claims = verify_badge_token(token, public_keys)
+        return verify_badge_token(token, public_keys)
     except InvalidBadgeToken as error:
         raise ScanRefused(INVALID, error.code) from None
+
+
+def read_token(token: str, public_keys: Mapping, event_id: int) -> BadgeClaims:
+    """Verify a badge token with public keys only and check it belongs to this event."""
+    claims = verify(token, public_keys)
     if claims.event_id != event_id:
         raise ScanRefused(INVALID, "other_event")
     return claims

@@ -3,11 +3,12 @@
 from services.checkin.operations.desk import (
     add_list,
     create_device,
-    device_revoked,
+    device_gate,
     lists_of,
     live_counts,
     revoke_device,
     search,
+    token_revoked,
 )
 from services.checkin.operations.roster import apply_roster_event, rebuild_roster, roster_of
 from services.checkin.operations.scanning import (
@@ -27,7 +28,7 @@ __all__ = [
     "apply_roster_event",
     "badge_view",
     "create_device",
-    "device_revoked",
+    "device_gate",
     "get_list",
     "lists_of",
     "live_counts",
@@ -38,5 +39,6 @@ __all__ = [
     "roster_of",
     "scan",
     "search",
+    "token_revoked",
     "undo_checkin",
 ]

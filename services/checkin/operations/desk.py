@@ -5,10 +5,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.checkin.models import AuditEntry, Checkin, CheckinList, Device, RosterEntry
+from services.checkin.models import (
+    AuditEntry,
+    Checkin,
+    CheckinList,
+    Device,
+    RevokedToken,
+    RosterEntry,
+)
 from shared.arabic import search_key
 from shared.contact import phone_search_variants
 from shared.db import utcnow
@@ -87,10 +94,29 @@ def revoke_device(session: Session, device_id: str, actor: str, event_scope=None
     return device
 
 
-def device_revoked(session: Session, token_id: str) -> bool:
-    """Tell whether a token id belongs to a revoked device (organizer tokens are not devices)."""
-    device = session.get(Device, token_id)
-    return device is not None and device.revoked_at is not None
+_DEVICE = select(Device.gate).where(Device.id == bindparam("token_id"))
+# One round trip per request: is the token a revoked device's, or revoked in registration?
+TOKEN_STATE = select(
+    _DEVICE.scalar_subquery().label("gate"),
+    _DEVICE.with_only_columns(Device.revoked_at).scalar_subquery().label("revoked_at"),
+    exists().where(RevokedToken.token_id == bindparam("token_id")).label("revoked"),
+)
+
+
+def token_revoked(session: Session, token_id: str) -> bool:
+    """A revoked door device or a token revoked in registration."""
+    found = session.execute(TOKEN_STATE, {"token_id": token_id}).one()
+    if found.gate is not None:  # a device: the scan in this request needs its gate
+        session.info.setdefault("device_gates", {})[token_id] = found.gate
+    return found.revoked_at is not None or bool(found.revoked)
+
+
+def device_gate(session: Session, device_id: str) -> str | None:
+    """The gate a device was enrolled for (a gate never changes), None for no such device."""
+    known = session.info.get("device_gates", {})
+    if device_id in known:
+        return known[device_id]
+    return session.scalar(select(Device.gate).where(Device.id == device_id))
 
 
 def _audit(session: Session, event_id: int, actor: str, action: str, detail: dict) -> None:

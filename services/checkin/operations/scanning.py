@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,68 @@ from shared.problems import DomainError
 # A door offline longer than this is judged by arrival time (its clock may be wrong too).
 OFFLINE_HORIZON = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=5)
+CHECKINS, SCANS = Checkin.__table__, Scan.__table__
+_LIST, _EVENT, _ROSTER = CheckinList.__table__, EventInfo.__table__, RosterEntry.__table__
+BADGE = (
+    "badge_id",
+    "generation",
+    "status",
+    "full_name_ar",
+    "full_name_en",
+    "agency_code",
+    "agency_name_ar",
+    "agency_name_en",
+    "category_code",
+    "category_name_ar",
+    "category_name_en",
+    "category_color",
+)
+RECORD = insert(SCANS)
+_LIVE = (
+    CHECKINS.c.list_id == bindparam("on_list"),
+    CHECKINS.c.badge_id == bindparam("of_badge"),
+    CHECKINS.c.undone_at.is_(None),
+)
+# INSERT unless the badge already has a live check-in on the list (no savepoint needed).
+ENTER = {
+    "postgresql": postgresql.insert(CHECKINS).on_conflict_do_nothing().returning(CHECKINS.c.id),
+    "sqlite": sqlite.insert(CHECKINS).on_conflict_do_nothing().returning(CHECKINS.c.id),
+}
+LIVE = select(CHECKINS.c.id, CHECKINS.c.checked_in_at, CHECKINS.c.gate, CHECKINS.c.inside)
+LIVE = LIVE.where(*_LIVE).with_for_update()
+REENTER = (
+    update(CHECKINS)
+    .where(CHECKINS.c.id == bindparam("checkin_id"))
+    .values(inside=True, last_movement_at=bindparam("now"))
+)
+LEAVE = (
+    update(CHECKINS)
+    .where(*_LIVE, CHECKINS.c.inside.is_(True))
+    .values(inside=False, last_movement_at=bindparam("now"))
+)
+# Everything a scan reads before it writes, in one statement: list, timezone, nonce, badge.
+LOOKUP = (
+    select(
+        _LIST.c.id.label("list_id"),
+        _LIST.c.event_id,
+        _LIST.c.day,
+        _LIST.c.categories,
+        _EVENT.c.timezone,
+        SCANS.c.answer,
+        SCANS.c.request_hash,
+        *(_ROSTER.c[name] for name in BADGE),
+    )
+    .join(_EVENT, _EVENT.c.id == _LIST.c.event_id)
+    .outerjoin(
+        SCANS,
+        and_(SCANS.c.event_id == _LIST.c.event_id, SCANS.c.nonce == bindparam("nonce")),
+    )
+    .outerjoin(
+        _ROSTER,
+        and_(_ROSTER.c.badge_id == bindparam("badge_id"), _ROSTER.c.event_id == _LIST.c.event_id),
+    )
+    .where(_LIST.c.id == bindparam("list_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -46,20 +109,57 @@ class ScanRequest:
 
 def scan(session: Session, public_keys: Mapping, request: ScanRequest, event_scope=None) -> dict:
     """Answer a scan once; the same nonce again replays the first answer and records nothing."""
-    checkin_list = get_list(session, request.list_id, event_scope)
-    replay = _answer_for(session, checkin_list.event_id, request)
+    claims, refusal = _verified(request, public_keys)
+    badge_id = claims.badge_id if claims else request.badge_id
+    found = _lookup(session, request, badge_id, event_scope)
+    replay = _replayed(found, request)
     if replay is not None:
         return replay
+    if claims is not None and claims.event_id != found.event_id:
+        refusal = domain.ScanRefused(domain.INVALID, "other_event")
     now = utcnow()
     at = scan_moment(request, now)
     entry, outcome = None, {}
     try:
-        entry = _admitted_entry(session, public_keys, request, checkin_list, at)
-        outcome = _move(session, checkin_list, entry, request, at)
-    except domain.ScanRefused as refusal:
-        outcome = {"status": refusal.code, "reason": refusal.reason}
+        if refusal is not None:
+            raise refusal
+        entry = found if found.badge_id is not None else None
+        generation = claims.generation if claims else None
+        domain.admit(generation, entry, found, domain.local_date(at, found.timezone))
+        outcome = _move(session, found, entry, request, at)
+    except domain.ScanRefused as refused:
+        outcome = {"status": refused.code, "reason": refused.reason}
     answer = _answer(outcome, entry, request, now)
-    return _record(session, checkin_list, entry, request, answer, now)
+    return _record(session, found, entry, request, answer, now)
+
+
+def _verified(request: ScanRequest, public_keys: Mapping):
+    """The token's claims (signature checked, public key only), or why it is refused."""
+    if request.token is None:
+        return None, None
+    try:
+        return domain.verify(request.token, public_keys), None
+    except domain.ScanRefused as refused:
+        return None, refused
+
+
+def _lookup(session: Session, request: ScanRequest, badge_id: int | None, event_scope):
+    """In one round trip: the list, its event's timezone, the nonce's answer, the badge."""
+    found = session.execute(
+        LOOKUP, {"list_id": request.list_id, "nonce": request.nonce, "badge_id": badge_id or 0}
+    ).first()
+    if found is None or (event_scope is not None and found.event_id not in event_scope):
+        raise DomainError("list_not_found", kind="not_found", field="list_id")
+    return found
+
+
+def _replayed(found, request: ScanRequest) -> dict | None:
+    """The stored answer to this nonce; a nonce reused for another scan is refused."""
+    if found.request_hash is None:
+        return None
+    if found.request_hash != _fingerprint(request):
+        raise DomainError("nonce_reused", kind="conflict", field="nonce")
+    return found.answer
 
 
 def scan_moment(request: ScanRequest, now: datetime) -> datetime:
@@ -80,68 +180,37 @@ def get_list(session: Session, list_id: int, event_scope=None) -> CheckinList:
     return checkin_list
 
 
-def _admitted_entry(session, public_keys, request, checkin_list, now) -> RosterEntry | None:
-    """Verify the token (public key only) and the roster; raise ScanRefused if not admitted."""
-    generation, badge_id = None, request.badge_id
-    if request.token is not None:
-        claims = domain.read_token(request.token, public_keys, checkin_list.event_id)
-        generation, badge_id = claims.generation, claims.badge_id
-    entry = session.get(RosterEntry, badge_id) if badge_id else None
-    if entry is not None and entry.event_id != checkin_list.event_id:
-        entry = None
-    event = session.get(EventInfo, checkin_list.event_id)
-    domain.admit(generation, entry, checkin_list, domain.local_date(now, event.timezone))
-    return entry
-
-
-def _move(session, checkin_list, entry, request, now) -> dict:
+def _move(session, found, entry, request, now) -> dict:
     """Record the entry or exit, letting the database decide who was first."""
+    keys = {"on_list": found.list_id, "of_badge": entry.badge_id, "now": now}
     if request.direction == ENTRY:
-        return _enter(session, checkin_list, entry, request.gate, now)
-    left = session.execute(
-        update(Checkin)
-        .where(*_live(checkin_list.id, entry.badge_id), Checkin.inside.is_(True))
-        .values(inside=False, last_movement_at=now)
-    )
-    if left.rowcount == 0:
+        return _enter(session, found, keys, request.gate)
+    if session.execute(LEAVE, keys).rowcount == 0:
         raise domain.ScanRefused(domain.NOT_INSIDE)
     return {"status": domain.OK}
 
 
-def _enter(session, checkin_list, entry, gate, now) -> dict:
+def _enter(session, found, keys: dict, gate: str) -> dict:
     """First entry inserts the check-in; a later one is a re-entry or already checked in."""
-    try:
-        with session.begin_nested():
-            session.add(
-                Checkin(
-                    event_id=checkin_list.event_id,
-                    list_id=checkin_list.id,
-                    badge_id=entry.badge_id,
-                    gate=gate,
-                    checked_in_at=now,
-                    inside=True,
-                    last_movement_at=now,
-                )
-            )
+    row = {
+        "event_id": found.event_id,
+        "list_id": keys["on_list"],
+        "badge_id": keys["of_badge"],
+        "gate": gate,
+        "checked_in_at": keys["now"],
+        "inside": True,
+        "last_movement_at": keys["now"],
+    }
+    if session.execute(ENTER[session.get_bind().dialect.name], row).first() is not None:
         return {"status": domain.OK}
-    except IntegrityError:
-        pass
-    back = session.execute(
-        update(Checkin)
-        .where(*_live(checkin_list.id, entry.badge_id), Checkin.inside.is_(False))
-        .values(inside=True, last_movement_at=now)
-    )
-    if back.rowcount == 1:
+    first = session.execute(LIVE, keys).one()
+    if not first.inside:
+        session.execute(REENTER, {"checkin_id": first.id, "now": keys["now"]})
         return {"status": domain.OK, "reason": "re_entry"}
-    first = session.scalar(select(Checkin).where(*_live(checkin_list.id, entry.badge_id)))
     return {
         "status": domain.ALREADY_CHECKED_IN,
         "first": {"at": first.checked_in_at.isoformat(), "gate": first.gate},
     }
-
-
-def _live(list_id: int, badge_id: int):
-    return (Checkin.list_id == list_id, Checkin.badge_id == badge_id, Checkin.undone_at.is_(None))
 
 
 def _answer(outcome: dict, entry: RosterEntry | None, request: ScanRequest, now) -> dict:
@@ -177,29 +246,29 @@ def badge_view(entry: RosterEntry) -> dict:
     }
 
 
-def _record(session, checkin_list, entry, request, answer, now) -> dict:
+def _record(session, found, entry, request, answer, now) -> dict:
     """Store the scan with its answer; a nonce that raced us in returns the stored answer."""
-    scan_row = Scan(
-        nonce=request.nonce,
-        request_hash=_fingerprint(request),
-        event_id=checkin_list.event_id,
-        list_id=checkin_list.id,
-        badge_id=entry.badge_id if entry else None,
-        direction=request.direction,
-        status=answer["status"],
-        gate=request.gate,
-        device_id=request.device_id,
-        offline=request.offline,
-        scanned_at=request.scanned_at or now,
-        recorded_at=now,
-        answer=answer,
-    )
-    session.add(scan_row)
+    scan_row = {
+        "nonce": request.nonce,
+        "request_hash": _fingerprint(request),
+        "event_id": found.event_id,
+        "list_id": found.list_id,
+        "badge_id": entry.badge_id if entry else None,
+        "direction": request.direction,
+        "status": answer["status"],
+        "gate": request.gate,
+        "device_id": request.device_id,
+        "offline": request.offline,
+        "scanned_at": request.scanned_at or now,
+        "recorded_at": now,
+        "answer": answer,
+    }
     try:
+        session.execute(RECORD, scan_row)
         session.commit()
     except IntegrityError:
         session.rollback()
-        return _answer_for(session, checkin_list.event_id, request)
+        return _answer_for(session, found.event_id, request)
     return answer
 
 
