@@ -261,7 +261,9 @@ def cancel(data, registration_id):
     """Cancel a registration: its seat is freed and its badge revoked."""
     session = db_session()
     registration = _managed_registration(registration_id, lock=True)
-    operations.cancel_registration(session, context(), registration, (data or {}).get("reason"))
+    reason = (data or {}).get("reason")
+    by = current_identity().role
+    operations.cancel_registration(session, context(), registration, reason, by=by)
     session.commit()
     return Presented(registration, context())
 

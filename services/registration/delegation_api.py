@@ -86,6 +86,6 @@ def substitute(data, registration_id):
     old = operations.get_registration(session, registration_id, lock=True)
     require_agency_scope(current_identity(), old.event_id, old.agency_id)
     context = current_app.extensions["registration_context"]
-    new = operations.substitute_delegate(session, context, old, data, privileged=privileged())
+    new = operations.substitute_delegate(session, context, old, data, by=current_identity().role)
     session.commit()
     return Presented(new, context)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.arabic import search_key
 from shared.contracts import SCHEMA_VERSION
@@ -28,6 +28,18 @@ def is_open(opens_at: datetime | None, closes_at: datetime | None, now) -> bool:
     except DomainError:
         return False
     return True
+
+
+# The attendance report is what organizers hand in: once the event starts, only they change who
+# was registered (a focal point could otherwise withdraw their no-shows afterwards).
+ORGANIZERS = ("admin", "organizer")
+
+
+def check_delegation_change(by: str, days: list[date], today: date) -> None:
+    """Refuse a cancellation or substitution by a focal point or delegate once the event started."""
+    if days and today >= min(days) and by not in ORGANIZERS:
+        code = "event_over" if today > max(days) else "delegation_locked"
+        raise DomainError(code, kind="conflict")
 
 
 def check_category(self_registration: bool, privileged: bool) -> None:

@@ -181,7 +181,8 @@ def _own_registration(agency: Agency, lock: bool = True) -> Registration:
 
 def _withdraw(event: Event, agency: Agency) -> str:
     registration = _own_registration(agency)
-    operations.cancel_registration(db_session(), context(), registration, "withdrawn")
+    by = current_identity().role
+    operations.cancel_registration(db_session(), context(), registration, "withdrawn", by=by)
     db_session().commit()
     return translate("manage.withdrawn", name=_name(registration))
 
@@ -190,7 +191,7 @@ def _substitute(event: Event, agency: Agency) -> str:
     old = _own_registration(agency)
     data = _delegate_schema.load(_delegate_values())
     new = operations.substitute_delegate(
-        db_session(), context(), old, data, privileged=_privileged()
+        db_session(), context(), old, data, by=current_identity().role
     )
     db_session().commit()
     return translate("manage.substituted", old=_name(old), new=_name(new))

@@ -95,6 +95,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This link is not valid or was revoked.",
         "هذا الرابط غير صالح أو أُلغي.",
     ),
+    "delegation_locked": (
+        "The event has started: ask the organizers to change this delegation.",
+        "بدأ المؤتمر: اطلب من المنظمين تعديل هذا الوفد.",
+    ),
+    "event_over": (
+        "The event is over: ask the organizers if its record must change.",
+        "انتهى المؤتمر: راجع المنظمين إن لزم تعديل سجله.",
+    ),
     "already_cancelled": ("This registration is already cancelled.", "هذا التسجيل ملغى مسبقاً."),
     "registration_cancelled": ("This registration was cancelled.", "أُلغي هذا التسجيل."),
     "idempotency_key_reused": (

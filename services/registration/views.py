@@ -157,7 +157,9 @@ def _self_service_action(registration):
         if request.form.get("action") == "cancel":
             if request.form.get("confirm") != "yes":
                 return {"confirm": [translate("required")]}, None
-            operations.cancel_registration(session, context(), registration, "self-service")
+            operations.cancel_registration(
+                session, context(), registration, "self-service", by="delegate"
+            )
             session.commit()
             return {}, translate("self.cancelled")
         data = _contact_schema.load(_contact_values(), partial=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -110,9 +111,15 @@ def update_contact(
 
 
 def cancel_registration(
-    session: Session, ctx: Context, registration: Registration, reason: str | None = None
+    session: Session,
+    ctx: Context,
+    registration: Registration,
+    reason: str | None = None,
+    *,
+    by: str = "organizer",
 ) -> Registration:
-    """Cancel a registration: free its seat and revoke its badge."""
+    """Cancel a registration: free its seat and revoke its badge (`by`: the caller's role)."""
+    _check_change(ctx, registration, by)
     now = ctx.clock()
     claimed = session.execute(
         update(Registration)
@@ -136,10 +143,12 @@ def substitute_delegate(
     registration: Registration,
     data: dict,
     *,
-    privileged: bool = False,
+    by: str = "focal_point",
 ) -> Registration:
     """Give a delegate's seat to someone else: the old badge is revoked, the seat is kept."""
     _require_active(registration)
+    _check_change(ctx, registration, by)
+    privileged = by in domain.ORGANIZERS
     category = registration.category
     if not (privileged or category.self_registration):
         # A speaker's seat passes to a delegate: organizer-only categories stay with organizers.
@@ -158,6 +167,13 @@ def substitute_delegate(
     _flush_unique(session, successor)
     _record(session, ctx, "delegate.registered", successor)
     return successor
+
+
+def _check_change(ctx: Context, registration: Registration, by: str) -> None:
+    """Apply the delegation-change deadline in the event's own calendar."""
+    event = registration.event
+    today = ctx.clock().astimezone(ZoneInfo(event.timezone)).date()
+    domain.check_delegation_change(by, [d.day for d in event.days], today)
 
 
 def _end_for_substitution(session: Session, ctx: Context, registration: Registration) -> None:

@@ -70,6 +70,18 @@ def demo_event(session):
 
 
 @pytest.fixture
+def upcoming_event(session, demo_event):
+    """The demo event moved a month ahead: focal points and delegates may still change it."""
+    from datetime import date, timedelta
+
+    start = date.today() + timedelta(days=30)
+    for offset, day in enumerate(demo_event.days):
+        day.day = start + timedelta(days=offset)
+    session.commit()
+    return demo_event
+
+
+@pytest.fixture
 def app(config, session_factory):
     app = create_app(config, session_factory=session_factory)
     app.config["TESTING"] = True

@@ -140,7 +140,9 @@ def test_organizer_invites_from_the_event_page_and_the_invitee_accepts(
     assert invitee.get(DELEGATION).status_code == 200
 
 
-def test_focal_point_page_registers_withdraws_and_substitutes(client, session, make_account):
+def test_focal_point_page_registers_withdraws_and_substitutes(
+    client, session, make_account, upcoming_event
+):
     make_account("focal_point", email="noor@example.org", agency="IWED")
     log_in(client, "noor@example.org")
     assert (

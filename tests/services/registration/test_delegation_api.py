@@ -74,7 +74,7 @@ def test_focal_point_cannot_read_or_cancel_another_agencys_delegate(
     assert cancel.status_code == 403
 
 
-def test_focal_point_withdraws_their_own_delegate(client, iwed):
+def test_focal_point_withdraws_their_own_delegate(client, iwed, upcoming_event):
     mine = _register(client, iwed, 1).get_json()["id"]
     answer = client.post(f"/api/v1/registrations/{mine}/cancel", json={}, headers=iwed)
     assert answer.status_code == 200 and answer.get_json()["status"] == "cancelled"
@@ -88,7 +88,7 @@ def test_focal_point_cannot_use_organizer_only_categories(client, iwed):
     assert answer.get_json()["code"] == "category_not_allowed"
 
 
-def test_substitution_keeps_the_seat_and_tells_both(client, session, iwed):
+def test_substitution_keeps_the_seat_and_tells_both(client, session, iwed, upcoming_event):
     old = _register(client, iwed, 1).get_json()["id"]
     seats = session.scalar(select(Agency.registered_count).where(Agency.code == "IWED"))
     answer = client.post(
@@ -124,7 +124,9 @@ def test_substitute_already_registered_is_refused_and_nothing_changes(client, se
     assert session.get(Registration, old).status == "active"
 
 
-def test_substituted_badge_is_revoked_at_the_door(client, session, iwed, checkin_db, keyring):
+def test_substituted_badge_is_revoked_at_the_door(
+    client, session, iwed, checkin_db, keyring, upcoming_event
+):
     old = _register(client, iwed, 1).get_json()
     client.post(f"/api/v1/registrations/{old['id']}/substitute", json=nth_delegate(2), headers=iwed)
     factory, close = rollback_factory(checkin_db.engine)
@@ -205,7 +207,7 @@ def test_forged_invitation_link_is_not_found(client):
 
 
 def test_a_focal_points_substitute_for_a_speaker_gets_a_delegate_badge(
-    client, session, ctx, iwed, demo_event
+    client, session, ctx, iwed, upcoming_event
 ):
     from services.registration.operations import register_delegate
     from services.registration.schemas import RegistrationSchema
@@ -213,7 +215,7 @@ def test_a_focal_points_substitute_for_a_speaker_gets_a_delegate_badge(
     speaker = register_delegate(
         session,
         ctx,
-        demo_event,
+        upcoming_event,
         RegistrationSchema().load(nth_delegate(7, category="SPEAKER")),
         privileged=True,
     )
@@ -234,3 +236,26 @@ def test_accepting_for_an_existing_account_needs_its_password(client, session, a
     assert answer.status_code == 401
     account = session.scalar(select(Account).where(Account.email == "noor@example.org"))
     assert len(account.agency_ids) == 1
+
+
+def test_once_the_event_started_only_organizers_change_a_delegation(client, iwed, auth):
+    # The demo event took place in February 2023.
+    mine = _register_late(client, auth)
+    withdraw = client.post(f"/api/v1/registrations/{mine}/cancel", json={}, headers=iwed)
+    assert withdraw.status_code == 409 and withdraw.get_json()["code"] == "event_over"
+    swap = client.post(
+        f"/api/v1/registrations/{mine}/substitute", json=nth_delegate(5), headers=iwed
+    )
+    assert swap.status_code == 409
+    assert (
+        client.post(f"/api/v1/registrations/{mine}/cancel", json={}, headers=auth).status_code
+        == 200
+    )
+
+
+def _register_late(client, auth) -> int:
+    """An organizer may register after the window closes."""
+    payload = nth_delegate(4)
+    payload.pop("agency")
+    answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=auth)
+    return answer.get_json()["id"]

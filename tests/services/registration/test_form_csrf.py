@@ -19,7 +19,8 @@ from shared.access import INFRASTRUCTURE
 from tests.services.registration.conftest import PASSWORD, nth_delegate
 from tests.services.registration.test_account_views import log_in
 
-pytestmark = pytest.mark.usefixtures("demo_event")
+# A month ahead: delegates and focal points may still withdraw (a real form must act).
+pytestmark = pytest.mark.usefixtures("upcoming_event")
 ADMIN = "admin-forms@example.org"
 EVENT = "wli-gbv-2023"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

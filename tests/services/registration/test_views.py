@@ -342,7 +342,7 @@ def test_self_service_cancel_needs_the_confirmation(web, demo_event, session):
     assert seats(session) == 1
 
 
-def test_self_service_cancel_frees_the_seat_and_revokes_the_badge(web, demo_event, session):
+def test_self_service_cancel_frees_the_seat_and_revokes_the_badge(web, upcoming_event, session):
     page = register(web)
     assert web.get(f"{page}/badge.png").status_code == 200
     response = self_service(web, page, action="cancel", confirm="yes")
