@@ -24,6 +24,8 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
         "هذا البريد لحساب بدور آخر؛ راجع مسؤول النظام.",
     ),
     "token_not_found": ("No such token.", "لا يوجد رمز بهذا المعرّف."),
+    "account_not_found": ("No such account.", "لا يوجد حساب بهذا المعرّف."),
+    "invitation_not_found": ("No such invitation.", "لا توجد دعوة بهذا المعرّف."),
     "account_required": (
         "This needs a person's account; this token belongs to no account.",
         "يتطلب هذا حساب شخص؛ هذا الرمز غير مرتبط بحساب.",
@@ -108,6 +110,10 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "manage.invite_submit": ("Send the invitation", "إرسال الدعوة"),
     "manage.invited": ("Invitation sent to {email}.", "أُرسلت الدعوة إلى {email}."),
     "manage.pending": ("invited", "مدعو"),
+    "manage.invitation_withdrawn": (
+        "The invitation was withdrawn; its link no longer opens.",
+        "سُحبت الدعوة؛ لم يعد رابطها يعمل.",
+    ),
     "manage.accepted": ("active", "فعّال"),
     "manage.delegation": ("Delegation", "الوفد"),
     "manage.no_delegates": ("No delegate yet.", "لا يوجد مشاركون بعد."),

@@ -50,6 +50,17 @@ class ApiTokenSchema(Schema):
     token = fields.String(metadata={"description": "Shown once, at creation."})
 
 
+def scope_refusal(role: str | None, scopes: list[dict]) -> str | None:
+    """Why these scopes do not suit the role (an error code), or None."""
+    if role != "admin" and not scopes:
+        return "scope_required"
+    if role == "focal_point" and any(not s["agency"] for s in scopes):
+        return "agency_required"
+    if role != "focal_point" and any(s["agency"] for s in scopes):
+        return "agency_only_for_focal_points"
+    return None
+
+
 class ScopeSchema(StrictSchema):
     """One event an account acts on, and for a focal point the agency."""
 
@@ -78,12 +89,17 @@ class AccountSchema(StrictSchema):
 
     @validates_schema
     def _scoped_unless_admin(self, data, **kwargs):
-        if data.get("role") != "admin" and not data.get("scopes"):
-            raise ValidationError("scope_required", field_name="scopes")
-        if data.get("role") == "focal_point" and any(not s["agency"] for s in data["scopes"]):
-            raise ValidationError("agency_required", field_name="scopes")
-        if data.get("role") != "focal_point" and any(s["agency"] for s in data.get("scopes", [])):
-            raise ValidationError("agency_only_for_focal_points", field_name="scopes")
+        refusal = scope_refusal(data.get("role"), data.get("scopes", []))
+        if refusal:
+            raise ValidationError(refusal, field_name="scopes")
+
+
+class ScopesSchema(StrictSchema):
+    """The new scopes of an account (replacing the old ones)."""
+
+    scopes = fields.List(
+        fields.Nested(ScopeSchema), required=True, validate=validate.Length(max=200)
+    )
 
 
 class InvitationSchema(StrictSchema):

@@ -7,15 +7,17 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.registration import operations
-from services.registration.account_models import Account
+from services.registration.account_models import Account, Invitation
 from services.registration.account_schemas import (
     AccountSchema,
     ApiTokenSchema,
     InvitationSchema,
     NewPasswordSchema,
     PasswordResetRequestSchema,
+    ScopesSchema,
     TokenLabelSchema,
     TokenRequestSchema,
+    scope_refusal,
 )
 from services.registration.operations import accounts, invitations
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
@@ -164,6 +166,46 @@ def _scope(session, scope: dict) -> tuple[int, int | None]:
     return event.id, agency.id if agency else None
 
 
+@blp.route("/accounts/<int(max=2147483647):account_id>/disable", methods=["POST"])
+@blp.response(200, AccountSchema)
+@allow("admin")
+def disable_account(account_id):
+    """Take an account's access away; its sessions and tokens stop working in every service."""
+    session = db_session()
+    account = accounts.disable_account(session, context(), _account(account_id))
+    session.commit()
+    return account
+
+
+@blp.route("/accounts/<int(max=2147483647):account_id>/scopes", methods=["PUT"])
+@blp.arguments(ScopesSchema)
+@blp.response(200, AccountSchema)
+@allow("admin")
+def replace_scopes(data, account_id):
+    """Change the events (and agencies) an account acts on; it must log in again."""
+    session = db_session()
+    account = _account(account_id)
+    scopes = [_scope(session, scope) for scope in data["scopes"]]
+    _check_scopes(account.role, data["scopes"])
+    accounts.replace_scopes(session, account, scopes)
+    session.commit()
+    return account
+
+
+def _account(account_id: int) -> Account:
+    account = db_session().get(Account, account_id)
+    if account is None:
+        raise DomainError("account_not_found", kind="not_found")
+    return account
+
+
+def _check_scopes(role: str, scopes: list[dict]) -> None:
+    """The same rules as at creation, for the account's role."""
+    refusal = scope_refusal(role, scopes)
+    if refusal:
+        raise DomainError(refusal, field="scopes")
+
+
 @blp.route("/events/<ref>/agencies/<code>/invitations", methods=["POST"])
 @blp.arguments(InvitationSchema)
 @blp.response(201, InvitationSchema)
@@ -188,6 +230,24 @@ def list_invitations(ref):
     event = operations.get_event(db_session(), ref)
     require_event_scope(current_identity(), event.id)
     return invitations.invitations_of(db_session(), event)
+
+
+@blp.route(
+    "/events/<ref>/invitations/<int(max=2147483647):invitation_id>/withdraw", methods=["POST"]
+)
+@blp.response(200, InvitationSchema)
+@allow(*MANAGE)
+def withdraw_invitation(ref, invitation_id):
+    """Withdraw a pending invitation (say, sent to a mistyped address)."""
+    session = db_session()
+    event = operations.get_event(session, ref)
+    require_event_scope(current_identity(), event.id)
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.event_id != event.id:
+        raise DomainError("invitation_not_found", kind="not_found")
+    invitations.withdraw_invitation(session, context(), invitation)
+    session.commit()
+    return invitation
 
 
 @blp.route("/invitations/<token>/accept", methods=["POST"])

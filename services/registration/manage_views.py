@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from services.registration import operations
+from services.registration.account_models import Invitation
 from services.registration.account_schemas import InvitationSchema
 from services.registration.account_views import PRIVATE, form_errors
 from services.registration.api import context
@@ -57,7 +58,10 @@ def event_page(slug):
     """An event's agencies with quotas and focal points; invite a focal point."""
     event = _event(slug)
     errors, notice = {}, None
-    if request.method == "POST":
+    if request.method == "POST" and request.form.get("withdraw"):
+        errors = form_errors(lambda: _withdraw_invitation(event))
+        notice = None if errors else translate("manage.invitation_withdrawn")
+    elif request.method == "POST":
         errors = form_errors(lambda: _invite(event))
         notice = None if errors else translate("manage.invited", email=request.form.get("email"))
     agencies = db_session().scalars(
@@ -82,6 +86,16 @@ def _invite(event: Event) -> None:
     data = InvitationSchema().load(fields)
     by = current_identity().subject
     invitations.invite_focal_point(session, context(), event, agency, data, by)
+    session.commit()
+
+
+def _withdraw_invitation(event: Event) -> None:
+    session = db_session()
+    number = request.form.get("withdraw", type=int) or 0
+    invitation = session.get(Invitation, min(number, 2**31 - 1))
+    if invitation is None or invitation.event_id != event.id:
+        raise DomainError("invitation_not_found", kind="not_found")
+    invitations.withdraw_invitation(session, context(), invitation)
     session.commit()
 
 

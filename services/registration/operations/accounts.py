@@ -50,6 +50,24 @@ def create_account(session: Session, ctx: Context, data: dict, scopes=()) -> Acc
     return account
 
 
+def disable_account(session: Session, ctx: Context, account: Account) -> Account:
+    """Take an account's access away: every session and token ends in every service."""
+    if account.disabled_at is None:
+        account.disabled_at = ctx.clock()
+    revoke_account_credentials(session, account.id)
+    session.flush()
+    return account
+
+
+def replace_scopes(session: Session, account: Account, scopes) -> Account:
+    """Set the events (and agencies) an account acts on; its credentials, which carry the old
+    scope, end so the next login carries the new one."""
+    account.scopes = [AccountScope(event_id=e, agency_id=a) for e, a in scopes]
+    revoke_account_credentials(session, account.id)
+    session.flush()
+    return account
+
+
 def account_by_email(session: Session, email: str) -> Account | None:
     """Find an account by its (normalised) email."""
     return session.scalar(select(Account).where(Account.email == email))
@@ -172,5 +190,7 @@ def _reset_account(session: Session, ctx: Context, token: str) -> Account:
     except (InvalidCredential, ValueError):
         raise DomainError("link_invalid", kind="not_found") from None
     if account is None or expired or passwords.fingerprint(account.password_hash) != print_:
+        raise DomainError("link_invalid", kind="not_found")
+    if account.disabled_at is not None:
         raise DomainError("link_invalid", kind="not_found")
     return account

@@ -117,6 +117,16 @@ def _add_scope(account: Account, event_id: int, agency_id: int) -> None:
         account.scopes.append(AccountScope(event_id=event_id, agency_id=agency_id))
 
 
+def withdraw_invitation(session: Session, ctx: Context, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation: its link stops working (an accepted one stays)."""
+    if invitation.accepted_at is not None:
+        raise DomainError("invitation_used", kind="conflict")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = ctx.clock()
+    session.flush()
+    return invitation
+
+
 def invitations_of(session: Session, event: Event) -> list[Invitation]:
     """List an event's invitations, newest first."""
     query = select(Invitation).where(Invitation.event_id == event.id)

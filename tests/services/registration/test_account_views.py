@@ -237,3 +237,19 @@ def test_create_admin_command_refuses_a_weak_password(app):
         args=["create-admin", "--email", "root@example.org", "--password", "short"]
     )
     assert result.exit_code != 0 and "password_too_short" in result.output
+
+
+def test_organizer_withdraws_a_pending_invitation_from_the_event_page(
+    client, session, make_account
+):
+    from services.registration.account_models import Invitation
+
+    make_account("organizer", email="amal@example.org")
+    log_in(client, "amal@example.org")
+    invite = {"agency": "IWED", "email": "typo@example.org", "name": "Noor", "language": "ar"}
+    post_form(client, "/manage/e/wli-gbv-2023", invite)
+    invitation = session.scalars(select(Invitation)).one()
+    answer = post_form(client, "/manage/e/wli-gbv-2023", {"withdraw": invitation.id})
+    assert answer.status_code == 200 and "سُحبت الدعوة" in answer.get_data(as_text=True)
+    session.expire_all()
+    assert invitation.revoked_at is not None

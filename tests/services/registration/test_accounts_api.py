@@ -197,3 +197,50 @@ def test_logging_in_drops_the_accounts_expired_session_records(session, ctx, mak
     session.commit()
     labels = session.scalars(select(ApiToken.id).where(ApiToken.account_id == account.id)).all()
     assert old.id not in labels and len(labels) == 1
+
+
+def test_a_disabled_account_loses_every_session_and_token_at_once(
+    client, session, make_account, bearer
+):
+    admin = bearer(make_account("admin"))
+    leaver = make_account("focal_point", email="leaver@example.org", agency="IWED")
+    theirs = bearer(leaver)
+    answer = client.post(f"/api/v1/accounts/{leaver.id}/disable", headers=admin)
+    assert answer.status_code == 200
+    assert client.get("/api/v1/account", headers=theirs).status_code == 401
+    login = {"email": "leaver@example.org", "password": PASSWORD}
+    assert client.post("/api/v1/auth/tokens", json=login).status_code == 401
+    revoked = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.topic == "token.revoked")
+    ).all()
+    assert revoked  # the other services hear of it too
+
+
+def test_changing_an_accounts_scopes_makes_it_log_in_again(client, make_account, bearer):
+    admin = bearer(make_account("admin"))
+    focal = make_account("focal_point", email="noor@example.org", agency="IWED")
+    old = bearer(focal)
+    scopes = {"scopes": [{"event": "wli-gbv-2023", "agency": "WED-KRK"}]}
+    answer = client.put(f"/api/v1/accounts/{focal.id}/scopes", json=scopes, headers=admin)
+    assert answer.status_code == 200 and len(answer.get_json()["agency_ids"]) == 1
+    assert client.get("/api/v1/account", headers=old).status_code == 401
+
+
+def test_scopes_that_do_not_suit_the_role_are_refused(client, make_account, bearer):
+    admin = bearer(make_account("admin"))
+    focal = make_account("focal_point", email="noor@example.org", agency="IWED")
+    scopes = {"scopes": [{"event": "wli-gbv-2023"}]}
+    answer = client.put(f"/api/v1/accounts/{focal.id}/scopes", json=scopes, headers=admin)
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "scopes"
+
+
+def test_a_disabled_accounts_reset_link_does_not_work(client, session, ctx, make_account):
+    from services.registration.operations import accounts
+
+    account = make_account("organizer", email="amal@example.org")
+    client.post("/api/v1/password-resets", json={"email": "amal@example.org"})
+    token = _account_emails(session)[0]["link"].rsplit("/", 1)[1]
+    accounts.disable_account(session, ctx, account)
+    session.commit()
+    new = {"password": "a-new-longer-password-7"}
+    assert client.post(f"/api/v1/password-resets/{token}", json=new).status_code == 404

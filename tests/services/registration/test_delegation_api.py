@@ -259,3 +259,14 @@ def _register_late(client, auth) -> int:
     payload.pop("agency")
     answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=auth)
     return answer.get_json()["id"]
+
+
+def test_a_withdrawn_invitation_link_no_longer_opens(client, session, auth):
+    invite = {"email": "typo@example.org", "name": "Noor"}
+    created = client.post(f"{EVENT}/agencies/IWED/invitations", json=invite, headers=auth)
+    number = created.get_json()["id"]
+    answer = client.post(f"{EVENT}/invitations/{number}/withdraw", headers=auth)
+    assert answer.status_code == 200 and answer.get_json()["revoked_at"]
+    token = _outbox(session, "account.message")[-1]["link"].rsplit("/", 1)[1]
+    accept = {"password": "Tigris-2023-delegation"}
+    assert client.post(f"/api/v1/invitations/{token}/accept", json=accept).status_code == 404
