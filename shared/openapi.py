@@ -17,6 +17,7 @@ EVERY_OPERATION = (400, 401, 403, 404, 422, 429, 503)
 # Besides, on methods that take a body: a refused change, a body too large, not JSON.
 BODY_OPERATIONS = (409, 413, 415)
 BODY_METHODS = frozenset({"post", "put", "patch"})
+BEARER = "bearer"
 
 
 class FieldProblemSchema(Schema):
@@ -41,13 +42,24 @@ class ProblemSchema(Schema):
 class ProblemResponses(BasePlugin):
     """apispec plugin: every operation lists the problem responses the plumbing may give."""
 
-    def operation_helper(self, path=None, operations=None, **kwargs):
-        """Add the shared problem responses an operation does not document itself."""
+    def __init__(self, app=None):
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
+        """Add the shared problem responses, and bearer auth where the view is not public."""
+        guarded = self._guarded(rule)
         for method, operation in (operations or {}).items():
             statuses = EVERY_OPERATION + (BODY_OPERATIONS if method in BODY_METHODS else ())
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(str(status), HTTPStatus(status).name)
+            if guarded:
+                operation.setdefault("security", [{BEARER: []}])
+
+    def _guarded(self, rule) -> bool:
+        """Whether the rule's view admits some roles only (see shared.access.allow)."""
+        view = self.app.view_functions.get(rule.endpoint) if self.app and rule else None
+        return "public" not in getattr(view, "allowed_roles", {"public"})
 
 
 class ProblemDocs:
@@ -57,8 +69,12 @@ class ProblemDocs:
 
     def __init__(self, app=None, *, spec_kwargs=None, **kwargs):
         spec_kwargs = dict(spec_kwargs or {})
-        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), ProblemResponses()]
+        plugins = [*spec_kwargs.get("extra_plugins", ()), ProblemResponses(app)]
+        spec_kwargs["extra_plugins"] = plugins
         super().__init__(app, spec_kwargs=spec_kwargs, **kwargs)
+        if app is not None:
+            scheme = {"type": "http", "scheme": "bearer", "description": "hdr_ API token"}
+            self.spec.components.security_scheme(BEARER, scheme)
 
     def _register_responses(self):
         """Register a response per status name, and the default, as problem+json."""

@@ -153,3 +153,12 @@ def test_every_operation_documents_its_problem_responses(request, service):
     ]
     assert list(problem) == ["application/problem+json"]
     assert undocumented == []
+
+
+def test_only_public_operations_go_without_bearer_auth_in_the_document(registration_target):
+    document = registration_target.schema.raw_schema
+    paths = document["paths"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert paths["/api/v1/events"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in paths["/api/v1/events/{ref}/registrations"]["post"]
+    assert "security" not in paths["/api/v1/badge-keys"]["get"]
