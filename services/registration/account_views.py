@@ -10,8 +10,8 @@ from marshmallow import ValidationError
 
 from services.registration.account_schemas import LoginSchema, NewPasswordSchema
 from services.registration.accounts_api import authenticated
-from services.registration.api import context
 from services.registration.operations import accounts, invitations
+from services.registration.scopes import ACCOUNT_HOLDERS, context, language
 from services.registration.tokens import revoke_api_token
 from shared.access import PUBLIC, SESSION_COOKIE, SESSION_MAX_AGE, allow, current_identity
 from shared.limits import hit_reset_limit, limit_login
@@ -19,7 +19,6 @@ from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, translate
 
 account_pages = Blueprint("account_pages", __name__, template_folder="templates")
-ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
 PRIVATE = {"Cache-Control": "private, no-store"}
 # A path of this site: one slash, then printable ASCII without backslashes (browsers drop tabs
 # and read a backslash as a slash, so "/\t/evil" or "/\\evil" would leave the site).
@@ -130,14 +129,8 @@ def _send_reset() -> None:
     from services.registration.account_schemas import PasswordResetRequestSchema
 
     email = PasswordResetRequestSchema().load({"email": request.form.get("email", "")})["email"]
-    accounts.request_password_reset(db_session(), context(), email, _lang())
+    accounts.request_password_reset(db_session(), context(), email, language())
     db_session().commit()
-
-
-def _lang() -> str:
-    from flask import g
-
-    return g.get("lang", "ar")
 
 
 @account_pages.route("/password/reset/<token>", methods=["GET", "POST"])

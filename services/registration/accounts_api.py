@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from services.registration.account_schemas import (
     scope_refusal,
 )
 from services.registration.operations import accounts, invitations
+from services.registration.scopes import ACCOUNT_HOLDERS, MANAGE, context, language
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.limits import (
     check_failed_logins,
@@ -30,14 +30,7 @@ from shared.limits import (
 from shared.problems import DomainError
 from shared.web import db_session
 
-ACCOUNT_HOLDERS = ("admin", "organizer", "focal_point", "viewer")
-MANAGE = ("admin", "organizer")
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts API")
-
-
-def context():
-    """Return the use-case context of the running app."""
-    return current_app.extensions["registration_context"]
 
 
 def me() -> Account:
@@ -117,7 +110,7 @@ def request_password_reset(data):
     """Email a reset link if such an account exists; the answer is the same either way."""
     hit_reset_limit(data["email"])
     session = db_session()
-    accounts.request_password_reset(session, context(), data["email"], _language())
+    accounts.request_password_reset(session, context(), data["email"], language())
     session.commit()
 
 
@@ -131,12 +124,6 @@ def reset_password(data, token):
     session = db_session()
     accounts.reset_password(session, context(), token, data["password"])
     session.commit()
-
-
-def _language() -> str:
-    from flask import g
-
-    return g.get("lang", "ar")
 
 
 @blp.route("/accounts")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from services.registration import operations
@@ -18,28 +18,20 @@ from services.registration.schemas import (
     ReasonSchema,
     RegistrationSchema,
 )
+from services.registration.scopes import DELEGATION, MANAGE, context, scoped_event
 from shared import qr
 from shared.access import (
     PUBLIC,
     allow,
     current_identity,
     require_agency_scope,
-    require_event_scope,
 )
 from shared.limits import limit_registration
 from shared.problems import DomainError
 from shared.web import db_session
 
-MANAGE = ("admin", "organizer")
-# Organizers, and a focal point for the delegates of their own agencies.
-DELEGATION = (*MANAGE, "focal_point")
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Registration API")
 _registration_schema = RegistrationSchema()
-
-
-def context() -> Context:
-    """Return the use-case context of the running app."""
-    return current_app.extensions["registration_context"]
 
 
 class Presented:
@@ -63,13 +55,6 @@ class Presented:
 def present(registration) -> dict:
     """Serialise a registration with its badge."""
     return _registration_schema.dump(Presented(registration, context()))
-
-
-def _managed_event(ref):
-    """Load an event the caller may manage."""
-    event = operations.get_event(db_session(), ref)
-    require_event_scope(current_identity(), event.id)
-    return event
 
 
 @blp.route("/events")
@@ -126,7 +111,7 @@ def _agencies(event):
 def create_agency(data, ref):
     """Add an agency (with its quota) to an event."""
     session = db_session()
-    agency = operations.add_agency(session, _managed_event(ref), data)
+    agency = operations.add_agency(session, scoped_event(ref), data)
     session.commit()
     return agency
 
@@ -138,7 +123,7 @@ def create_agency(data, ref):
 def update_agency(data, ref, code):
     """Change an agency's names, sector or quota."""
     session = db_session()
-    agency = operations.get_agency(session, _managed_event(ref), code)
+    agency = operations.get_agency(session, scoped_event(ref), code)
     operations.update_agency(session, agency, data)
     session.commit()
     return agency
@@ -149,7 +134,7 @@ def update_agency(data, ref, code):
 @allow(*MANAGE)
 def agency_link(ref, code):
     """Get the agency focal point's private registration link."""
-    event = _managed_event(ref)
+    event = scoped_event(ref)
     agency = operations.get_agency(db_session(), event, code)
     return {"agency": agency.code, "url": context().agency_link(agency, event)}
 
@@ -160,7 +145,7 @@ def agency_link(ref, code):
 def revoke_agency_link(ref, code):
     """Revoke the agency's link and return its replacement."""
     session = db_session()
-    event = _managed_event(ref)
+    event = scoped_event(ref)
     agency = operations.revoke_agency_link(session, operations.get_agency(session, event, code))
     session.commit()
     return {"agency": agency.code, "url": context().agency_link(agency, event)}
@@ -187,7 +172,7 @@ def list_categories(ref):
 def create_category(data, ref):
     """Add a badge category to an event."""
     session = db_session()
-    category = operations.add_category(session, _managed_event(ref), data)
+    category = operations.add_category(session, scoped_event(ref), data)
     session.commit()
     return category
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -12,10 +12,10 @@ from services.registration.api import Presented, present
 from services.registration.idempotency import run_once
 from services.registration.models import Registration
 from services.registration.schemas import AgencySchema, RegistrationSchema
+from services.registration.scopes import DELEGATION, context, privileged, scoped_agency
 from shared.access import allow, current_identity, require_agency_scope
 from shared.web import db_session
 
-DELEGATION = ("admin", "organizer", "focal_point")
 blp = Blueprint("delegation_api", __name__, url_prefix="/api/v1", description="Delegations API")
 
 
@@ -26,20 +26,6 @@ class DelegationSchema(Schema):
     registrations = fields.List(fields.Nested(RegistrationSchema))
 
 
-def scoped_agency(ref: str, code: str):
-    """Load an event and one of its agencies the caller may act for."""
-    session = db_session()
-    event = operations.get_event(session, ref)
-    agency = operations.get_agency(session, event, code)
-    require_agency_scope(current_identity(), event.id, agency.id)
-    return event, agency
-
-
-def privileged() -> bool:
-    """Organizers may use organizer-only categories and register late; focal points may not."""
-    return current_identity().role in ("admin", "organizer")
-
-
 @blp.route("/events/<ref>/agencies/<code>/delegation")
 @blp.response(200, DelegationSchema)
 @allow(*DELEGATION)
@@ -48,8 +34,8 @@ def read_delegation(ref, code):
     _, agency = scoped_agency(ref, code)
     query = select(Registration).where(Registration.agency_id == agency.id)
     rows = db_session().scalars(query.order_by(Registration.id)).all()
-    context = current_app.extensions["registration_context"]
-    return {"agency": agency, "registrations": [Presented(r, context) for r in rows]}
+    ctx = context()
+    return {"agency": agency, "registrations": [Presented(r, ctx) for r in rows]}
 
 
 @blp.route("/events/<ref>/agencies/<code>/registrations", methods=["POST"])
@@ -60,11 +46,11 @@ def register_for_agency(data, ref, code):
     """Register a delegate of this agency on their behalf (the agency field is implied)."""
     session = db_session()
     event, agency = scoped_agency(ref, code)
-    context = current_app.extensions["registration_context"]
+    ctx = context()
 
     def run():
         registration = operations.register_delegate(
-            session, context, event, data, privileged=privileged(), agency=agency
+            session, ctx, event, data, privileged=privileged(), agency=agency
         )
         return present(registration), 201
 
@@ -85,7 +71,7 @@ def substitute(data, registration_id):
     session = db_session()
     old = operations.get_registration(session, registration_id, lock=True)
     require_agency_scope(current_identity(), old.event_id, old.agency_id)
-    context = current_app.extensions["registration_context"]
-    new = operations.substitute_delegate(session, context, old, data, by=current_identity().role)
+    ctx = context()
+    new = operations.substitute_delegate(session, ctx, old, data, by=current_identity().role)
     session.commit()
-    return Presented(new, context)
+    return Presented(new, ctx)

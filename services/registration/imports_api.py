@@ -9,16 +9,16 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.registration import imports, operations
-from services.registration.api import MANAGE, context, present
+from services.registration import imports
+from services.registration.api import present
 from services.registration.idempotency import run_once
 from services.registration.operations.imports import import_delegation
 from services.registration.schemas import RegistrationSchema
-from shared.access import PUBLIC, allow, current_identity, require_agency_scope
+from services.registration.scopes import DELEGATION, context, privileged, scoped_agency
+from shared.access import PUBLIC, allow
 from shared.problems import DomainError
 from shared.web import accepts_upload, db_session
 
-IMPORTERS = (*MANAGE, "focal_point")
 # Room for the multipart envelope around the largest accepted file.
 UPLOAD_LIMIT = imports.MAX_BYTES + 64 * 1024
 TEMPLATE_NAME = "hudoor-delegation-list.csv"
@@ -51,19 +51,16 @@ class ImportResultSchema(Schema):
     parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}],
 )
 @blp.response(201, ImportResultSchema)
-@allow(*IMPORTERS)
+@allow(*DELEGATION)
 def import_list(ref, code):
     """Register an agency's delegation from a CSV or XLSX list: every row, or none."""
     session = db_session()
-    event = operations.get_event(session, ref)
-    agency = operations.get_agency(session, event, code)
-    identity = current_identity()
-    require_agency_scope(identity, event.id, agency.id)
+    event, agency = scoped_agency(ref, code)
     upload = _uploaded_file()
-    privileged = identity.role in MANAGE
+    organizer = privileged()
 
     def run():
-        result = import_delegation(session, context(), event, agency, upload, privileged=privileged)
+        result = import_delegation(session, context(), event, agency, upload, privileged=organizer)
         return _body(result), 201
 
     key = request.headers.get("Idempotency-Key")

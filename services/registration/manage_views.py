@@ -9,20 +9,25 @@ from services.registration import operations
 from services.registration.account_models import Invitation
 from services.registration.account_schemas import InvitationSchema
 from services.registration.account_views import PRIVATE, form_errors
-from services.registration.api import context
 from services.registration.imports_api import UPLOAD_LIMIT
 from services.registration.models import Agency, Event, Registration
 from services.registration.operations import invitations
 from services.registration.operations.imports import import_delegation
 from services.registration.schemas import RegistrationSchema
+from services.registration.scopes import (
+    DELEGATION,
+    MANAGE,
+    context,
+    privileged,
+    scoped_agency,
+    scoped_event,
+)
 from services.registration.views import FORM_FIELDS
-from shared.access import allow, current_identity, require_agency_scope, require_event_scope
+from shared.access import allow, current_identity
 from shared.problems import DomainError
 from shared.web import accepts_upload, db_session, translate
 
 manage_pages = Blueprint("manage_pages", __name__, template_folder="templates")
-MANAGE = ("admin", "organizer")
-DELEGATION = (*MANAGE, "focal_point")
 _delegate_schema = RegistrationSchema()
 # An upload refused for its size or type keeps its status (413, 415) on the re-shown page.
 UPLOAD_REFUSALS = frozenset({413, 415})
@@ -46,17 +51,11 @@ def _own_agencies(identity) -> list[Agency]:
     return db_session().scalars(query).all()
 
 
-def _event(slug: str) -> Event:
-    event = operations.get_event(db_session(), slug)
-    require_event_scope(current_identity(), event.id)
-    return event
-
-
 @manage_pages.route("/manage/e/<slug>", methods=["GET", "POST"])
 @allow(*MANAGE)
 def event_page(slug):
     """An event's agencies with quotas and focal points; invite a focal point."""
-    event = _event(slug)
+    event = scoped_event(slug)
     errors, notice = {}, None
     if request.method == "POST" and request.form.get("withdraw"):
         errors = form_errors(lambda: _withdraw_invitation(event))
@@ -107,19 +106,12 @@ def _by_agency(rows) -> dict[int, list]:
     return grouped
 
 
-def _delegation(slug: str, code: str) -> tuple[Event, Agency]:
-    event = operations.get_event(db_session(), slug)
-    agency = operations.get_agency(db_session(), event, code)
-    require_agency_scope(current_identity(), event.id, agency.id)
-    return event, agency
-
-
 @manage_pages.route("/manage/e/<slug>/a/<code>", methods=["GET", "POST"])
 @accepts_upload(UPLOAD_LIMIT)
 @allow(*DELEGATION)
 def delegation_page(slug, code):
     """An agency's delegation: quota, delegates, register, withdraw, substitute, upload."""
-    event, agency = _delegation(slug, code)
+    event, agency = scoped_agency(slug, code)
     errors, notice, status = {}, None, 200
     if request.method == "POST":
         errors, notice, status = _delegation_action(event, agency)
@@ -138,10 +130,6 @@ def delegation_page(slug, code):
         substitute_id=request.values.get("substitute", type=int),
     )
     return page, status, PRIVATE
-
-
-def _privileged() -> bool:
-    return current_identity().role in MANAGE
 
 
 def _delegation_action(event: Event, agency: Agency):
@@ -179,7 +167,7 @@ def _register(event: Event, agency: Agency) -> str:
     session = db_session()
     data = _delegate_schema.load(_delegate_values())
     registration = operations.register_delegate(
-        session, context(), event, data, privileged=_privileged(), agency=agency
+        session, context(), event, data, privileged=privileged(), agency=agency
     )
     session.commit()
     return translate("manage.registered_one", name=_name(registration))
@@ -215,7 +203,7 @@ def _upload(event: Event, agency: Agency) -> str:
     upload = request.files.get("file")
     body = upload.read() if upload is not None else b""
     result = import_delegation(
-        db_session(), context(), event, agency, body, privileged=_privileged()
+        db_session(), context(), event, agency, body, privileged=privileged()
     )
     db_session().commit()
     return translate("manage.imported", count=len(result.registrations))

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from services.registration import printing_tasks
 from services.registration.account_views import PRIVATE, form_errors
-from services.registration.manage_views import DELEGATION, MANAGE, _delegation, _event
 from services.registration.models import Agency, Category
 from services.registration.print_models import PrintJob
 from services.registration.printing_api import (
@@ -21,6 +20,7 @@ from services.registration.printing_api import (
     print_now,
     queue_job,
 )
+from services.registration.scopes import DELEGATION, MANAGE, scoped_agency, scoped_event
 from shared.access import allow
 from shared.problems import DomainError
 from shared.web import db_session
@@ -34,7 +34,7 @@ _order_schema = PrintRequestSchema()
 @allow(*MANAGE)
 def event_badges(slug):
     """Print an event's badges (all, an agency or a category) and see the print log."""
-    event = _event(slug)
+    event = scoped_event(slug)
     errors, outcome = {}, {}
     if request.method == "POST":
         errors = form_errors(lambda: outcome.update(response=_print(event)))
@@ -102,4 +102,4 @@ def _jobs(event) -> list[PrintJob]:
 @allow(*DELEGATION)
 def agency_badges(slug, code):
     """An agency's active badges as one PDF, for its focal point or an organizer."""
-    return agency_pdf(*_delegation(slug, code))
+    return agency_pdf(*scoped_agency(slug, code))

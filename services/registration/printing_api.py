@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.registration import operations, printing, printing_tasks
-from services.registration.api import MANAGE, context
 from services.registration.print_models import DONE, FAILED, PrintJob
 from services.registration.schemas import CODE
+from services.registration.scopes import MANAGE, context, scoped_event
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.fields import StrictSchema, Text, one_of
 from shared.problems import DomainError
@@ -113,7 +113,7 @@ def badge_pdf(args, registration_id):
 def print_badges(data, ref):
     """Print a selection: up to 50 badges come back as a PDF, more are queued for the worker."""
     session = db_session()
-    event = _managed_event(ref)
+    event = scoped_event(ref)
     registrations = printing_tasks.select_badges(session, event, data["selection"])
     if not registrations:
         raise DomainError("nothing_to_print", kind="conflict")
@@ -129,7 +129,7 @@ def print_log(ref):
     """The event's print log, newest first: who printed which badges, when."""
     from sqlalchemy import select
 
-    event = _managed_event(ref)
+    event = scoped_event(ref)
     query = select(PrintJob).where(PrintJob.event_id == event.id).order_by(PrintJob.id.desc())
     return db_session().scalars(query.limit(500)).all()
 
@@ -186,12 +186,6 @@ def enqueue(job_id: int) -> None:
     """Send the render task to the broker, failing fast if it is down."""
     celery = current_app.extensions["celery"]
     celery.send_task(printing_tasks.TASK_NAME, args=[job_id], retry=False)
-
-
-def _managed_event(ref):
-    event = operations.get_event(db_session(), ref)
-    require_event_scope(current_identity(), event.id)
-    return event
 
 
 def _managed_job(job_id: int) -> PrintJob:

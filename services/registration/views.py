@@ -7,9 +7,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from services.registration import operations
-from services.registration.api import context
 from services.registration.models import ACTIVE, Agency, Category
 from services.registration.schemas import ContactSchema, RegistrationSchema
+from services.registration.scopes import context
 from shared import qr
 from shared.access import PUBLIC, allow
 from shared.limits import limit_registration
