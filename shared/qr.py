@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 
 import qrcode
+import zxingcpp
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.svg import SvgPathFillImage
 from qrcode.util import MODE_ALPHA_NUM, QRData
 
 QR_MIN_DISPLAY_PX = 160
 QR_BORDER_MODULES = 4
+# QR alphanumeric mode's characters: anything else would silently need byte mode.
+_ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]+")
 
 
 def _build_qr(token: str, box_size: int = 8, image_factory: type | None = None) -> qrcode.QRCode:
@@ -35,7 +40,16 @@ def qr_version(token: str) -> int:
 
 def qr_png(token: str, box_size: int = 8) -> bytes:
     """A 1-bit black-on-white PNG of the token."""
-    image = _build_qr(token, box_size).make_image(fill_color="black", back_color="white")
+    if not _ALPHANUMERIC.fullmatch(token):
+        raise ValueError("a badge token is uppercase QR-alphanumeric text")
+    # zxing-cpp encodes (and picks the mask) in C++: ~1 ms where qrcode takes ~9 ms per code.
+    code = zxingcpp.create_barcode(token, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    pixels = code.to_image(scale=1, add_quiet_zones=True)
+    height, width = pixels.shape[:2]
+    modules = Image.frombuffer("L", (width, height), bytes(pixels), "raw", "L", 0, 1)
+    # Scaled up last, as 1-bit: converting the full-size greyscale image costs twice as much.
+    size = (width * box_size, height * box_size)
+    image = modules.convert("1").resize(size, Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
