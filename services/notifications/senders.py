@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -31,14 +29,10 @@ from http.client import HTTPException
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
+from services.notifications.smtp_sessions import SmtpSessions
+
 log = logging.getLogger(__name__)
 
-# Twilio's message statuses (MessageStatus in receipts) mapped to ours.
-RECEIPT_STATUSES = (
-    dict.fromkeys(("accepted", "scheduled", "queued", "sending", "sent"), "sent")
-    | dict.fromkeys(("delivered", "read"), "delivered")
-    | dict.fromkeys(("undelivered", "failed", "canceled"), "failed")
-)
 # Accepted URL parameters and the pattern each value must match.
 FLAG, SECONDS, TEXT = r"[01]", r"0*[1-9]\d{0,3}(\.\d+)?", r".+"
 MAIL_PARAMS = {"starttls": FLAG, "verify": FLAG, "timeout": SECONDS}
@@ -161,6 +155,7 @@ class SmtpMailSender:
             raise ValueError("MAIL_URL login must be ASCII (smtplib sends AUTH in ASCII only)")
         if self.username and not (self.implicit_tls or self.starttls or _is_loopback(self.host)):
             raise ValueError("MAIL_URL sends a password in clear; add ?starttls=1 or use smtps://")
+        self._sessions = SmtpSessions(self._open)
 
     def _tls_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -192,7 +187,15 @@ class SmtpMailSender:
         return message_id
 
     def _deliver(self, message: EmailMessage) -> None:
-        """Connect, secure, log in, send, and always close."""
+        """Send on this thread's kept connection (a new one each message cost ~2 ms and RTTs)."""
+        refused = self._sessions.send(message)
+        if refused:
+            # Some recipients took it: retrying would duplicate it for them.
+            # Counted, not named: addresses are personal data (the delivery log has them).
+            log.warning("SMTP server refused %d of the recipients", len(refused))
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, secure and log in; close the socket when any step fails."""
         # The constructors connect, and close the socket themselves when that fails.
         where = {"host": self.host, "port": self.port, "local_hostname": _local_hostname()}
         if self.implicit_tls:
@@ -206,15 +209,14 @@ class SmtpMailSender:
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self._password)
-            refused = smtp.send_message(message)
-            if refused:
-                # Some recipients took it: retrying would duplicate it for them.
-                # Counted, not named: addresses are personal data (the delivery log has them).
-                log.warning("SMTP server refused %d of the recipients", len(refused))
-        finally:
-            with suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+        except BaseException:
             smtp.close()
+            raise
+        return smtp
+
+    def close(self) -> None:
+        """Close this thread's kept connection."""
+        self._sessions.close()
 
 
 @functools.cache
@@ -344,41 +346,6 @@ def _http_error(error: urllib.error.HTTPError) -> SendError:
     code = answer.get("code")
     reason = f"sms_{code}" if isinstance(code, int) else f"http_{error.code}"
     return SendError(reason, detail, transient=False)
-
-
-def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
-    """Twilio's X-Twilio-Signature: base64 HMAC-SHA1 of the URL then each name+value by name."""
-    data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _url_variants(url: str) -> set[str]:
-    """The URL as given, without its port and with the default port (as Twilio's SDKs check)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return {url}
-    host = re.sub(r":\d+$", "", parts.netloc)
-    return {url} | {urlunsplit(parts._replace(netloc=host + end)) for end in ("", f":{port}")}
-
-
-def verify_receipt_signature(auth_token: str, url: str, params: dict, signature: str) -> bool:
-    """Check a delivery receipt's X-Twilio-Signature in constant time."""
-    if not auth_token or not signature:
-        return False
-    expected = {twilio_signature(auth_token, variant, params) for variant in _url_variants(url)}
-    return any(hmac.compare_digest(one.encode(), signature.encode()) for one in expected)
-
-
-def receipt_status(params: dict[str, str]) -> tuple[str, str, str | None]:
-    """Map a Twilio receipt to (message sid, sent/delivered/failed, error code or None)."""
-    sid = params.get("MessageSid") or params.get("SmsSid")
-    raw = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-    if not sid or raw not in RECEIPT_STATUSES:
-        raise ValueError(f"not a delivery receipt (sid={sid!r}, status={raw!r})")
-    return sid, RECEIPT_STATUSES[raw], params.get("ErrorCode") or None
 
 
 def mail_sender_from_url(url: str | None, var_dir: Path) -> FileMailSender | SmtpMailSender:

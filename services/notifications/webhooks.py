@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, request
 
 from services.notifications import operations
 from services.notifications.dispatch import RECEIPTS_PATH
-from services.notifications.senders import receipt_status, sms_auth_token, verify_receipt_signature
+from services.notifications.receipts import receipt_status, verify_receipt_signature
+from services.notifications.senders import sms_auth_token
 from shared.access import PUBLIC, allow
 from shared.web import db_session
 

@@ -29,6 +29,7 @@ class ReceivedMail:
     content: bytes
     tls: bool
     login: str | None
+    peer: tuple | None = None
 
 
 @dataclass
@@ -52,6 +53,7 @@ class RecordingHandler:
             envelope.original_content,
             tls=session.ssl is not None,
             login=login,
+            peer=session.peer,
         )
         self.messages.append(mail)
         return "250 Message accepted for delivery"

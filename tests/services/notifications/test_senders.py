@@ -11,6 +11,11 @@ from urllib.parse import quote
 
 import pytest
 
+from services.notifications.receipts import (
+    receipt_status,
+    twilio_signature,
+    verify_receipt_signature,
+)
 from services.notifications.senders import (
     FileMailSender,
     FileSmsSender,
@@ -18,11 +23,8 @@ from services.notifications.senders import (
     SendError,
     SmtpMailSender,
     mail_sender_from_url,
-    receipt_status,
     sms_auth_token,
     sms_sender_from_url,
-    twilio_signature,
-    verify_receipt_signature,
 )
 from tests.services.notifications.conftest import SMTP_PASSWORD, SMTP_USER, free_port
 from tests.services.notifications.sms_provider import send_receipt
