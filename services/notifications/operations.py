@@ -26,15 +26,15 @@ def record_delegate_event(session: Session, payload: dict) -> list[int]:
     """Remember the delegate and log the messages the event calls for; return ids to send."""
     delegate = payload["delegate"]
     _remember(session, payload)
-    ids = []
+    logged = []
     for kind, channel in domain.planned_messages(payload["topic"], delegate["channel"]):
         to = domain.address(delegate, channel)
         if to:
             key = domain.delivery_key(payload["message_id"], kind, channel)
-            ids.append(_log(session, key, payload, kind, channel, to)[0].id)
+            logged.append(_log(session, key, payload, kind, channel, to)[0])
+    # Read in this transaction; the commit ends it before the caller talks to the broker.
+    pending = [delivery.id for delivery in logged if delivery.status in (QUEUED, SENDING)]
     session.commit()
-    pending = [i for i in ids if session.get(Delivery, i).status in (QUEUED, SENDING)]
-    session.rollback()  # end the read before the caller talks to the broker
     return pending
 
 

@@ -39,15 +39,31 @@ def runtime():
     max_retries=None,
 )
 def handle_delegate_event(payload: dict) -> int:
-    """Log the messages a delegate event calls for, then queue each for sending."""
+    """Log the messages a delegate event calls for, send its e-mails, queue its SMS."""
     try:
         _contract.load(payload)
     except ValidationError as error:  # a bad message never becomes valid: drop, loudly
         log.error("rejected delegate event: %s", error.messages)
         return 0
-    ids = operations.record_delegate_event(db_session(), payload)
-    queue_sends(ids)
+    session = db_session()
+    ids = operations.record_delegate_event(session, payload)
+    for delivery_id in ids:
+        _send_or_queue(session, delivery_id)
     return len(ids)
+
+
+def _send_or_queue(session, delivery_id: int) -> None:
+    """Send an e-mail right here (one task less per message); SMS waits for the rate limit."""
+    # Still in the session since the commit that logged it (expire_on_commit is off): no query.
+    if session.get(Delivery, delivery_id).channel == "sms":
+        send_delivery.delay(delivery_id)
+        return
+    delivery = operations.start_attempt(session, delivery_id, _stale_after())
+    if delivery is None:
+        return
+    _, wait = _attempt(session, delivery)
+    if wait is not None:  # logged as queued: the sweep sends it if this retry is lost
+        send_delivery.apply_async((delivery_id,), countdown=wait)
 
 
 @shared_task(
@@ -106,39 +122,46 @@ def send_delivery(self, delivery_id: int) -> str:
         return "skipped"
     if current.channel == "sms" and not runtime().limiter.acquire(timeout=5):
         raise self.retry(countdown=1, max_retries=None)
-    stale_after = timedelta(seconds=runtime().stuck_after)
-    delivery = operations.start_attempt(session, delivery_id, stale_after)
+    delivery = operations.start_attempt(session, delivery_id, _stale_after())
     if delivery is None:
         return "skipped"
-    return _attempt(self, session, delivery)
+    outcome, wait = _attempt(session, delivery)
+    if wait is not None:
+        raise self.retry(countdown=wait, max_retries=None)
+    return outcome
 
 
-def _attempt(task, session, delivery: Delivery) -> str:
+def _stale_after() -> timedelta:
+    return timedelta(seconds=runtime().stuck_after)
+
+
+def _attempt(session, delivery: Delivery) -> tuple[str, float | None]:
+    """Send a claimed delivery and log the outcome; also the seconds to wait for a retry."""
     from services.notifications.senders import SendError
 
     if domain.link_expired(delivery.payload, utcnow()):
         operations.fail_attempt(session, delivery, "link_expired: not sent in time", final=True)
-        return "failed"
+        return "failed", None
     try:
         provider_id = runtime().deliver(delivery)
     except SendError as error:
-        return _retry_or_fail(task, session, delivery, error)
+        wait = _retry_or_fail(session, delivery, error)
+        return ("failed" if wait is None else "retry"), wait
     except Exception as error:  # a message that cannot be rendered never will be: fail it, loudly
         log.exception("delivery %s cannot be rendered or sent", delivery.id)
         operations.fail_attempt(session, delivery, f"render_error: {error}", final=True)
-        return "failed"
+        return "failed", None
     operations.finish_attempt(session, delivery, provider_id)
-    return "sent"
+    return "sent", None
 
 
-def _retry_or_fail(task, session, delivery: Delivery, error) -> str:
-    """A transient failure is retried later with backoff; a permanent one fails the delivery."""
+def _retry_or_fail(session, delivery: Delivery, error) -> float | None:
+    """A transient failure waits for a retry (backoff with jitter); a permanent one fails."""
     final = not error.transient or delivery.attempts >= domain.MAX_ATTEMPTS
     operations.fail_attempt(session, delivery, f"{error.reason}: {error.detail}", final=final)
     if final:
-        return "failed"
-    wait = max(domain.backoff_seconds(delivery.attempts), error.retry_after or 0)
-    raise task.retry(countdown=wait, max_retries=None) from None
+        return None
+    return max(domain.backoff_seconds(delivery.attempts), error.retry_after or 0)
 
 
 @shared_task(name="notifications.sweep_deliveries")
