@@ -69,7 +69,9 @@ def test_focal_point_prints_their_agency_and_no_other(client, make_account, dele
     assert client.get(BADGES).status_code == 403
 
 
-def test_organizer_prints_badges_by_number_in_arabic_digits(client, session, make_account, delegates):
+def test_organizer_prints_badges_by_number_in_arabic_digits(
+    client, session, make_account, delegates
+):
     make_account("organizer", email="amal@example.org")
     log_in(client, "amal@example.org")
     first = str(delegates[0].id).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
