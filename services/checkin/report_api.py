@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g
+from flask import Response, current_app, g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from services.checkin.report_schemas import (
     InsideSchema,
     PeopleQuerySchema,
     PersonSchema,
+    report_document,
 )
 from shared.access import allow, current_identity, require_agency_scope, require_event_scope
 from shared.problems import DomainError
@@ -58,7 +59,8 @@ def _audit(scope: attendance.Scope, action: str, **detail) -> None:
 def attendance_report(args, event_id):
     """Attendance broken down by agency, day, category and/or gender (`?by=agency,day`)."""
     scope = report_scope(event_id)
-    return attendance.report(db_session(), scope, figures.parse_by(args["by"]))
+    report = attendance.report(db_session(), scope, figures.parse_by(args["by"]))
+    return current_app.json.response(report_document(report))
 
 
 @blp.route(f"{EVENT}/no-shows")

@@ -123,8 +123,10 @@ def _count(cell: figures.Cell, row, days: Sequence[date]) -> None:
 
 def agencies(session: Session, scope: Scope, seen: set[int]) -> dict[int, dict]:
     """Agencies by id: every one of the set-up, and any the roster knows that it lacks."""
-    query = scope.only_visible(select(Agency).where(Agency.event_id == scope.event.id), Agency.id)
-    found = {a.id: _agency(a) for a in session.scalars(query)}
+    a = Agency
+    query = select(a.id, a.code, a.name_ar, a.name_en, a.sector, a.quota)
+    query = scope.only_visible(query.where(a.event_id == scope.event.id), a.id)
+    found = {row.id: dict(row._mapping) for row in session.execute(query)}
     missing = seen - set(found)
     if missing:
         r = RosterEntry
@@ -134,17 +136,6 @@ def agencies(session: Session, scope: Scope, seen: set[int]) -> dict[int, dict]:
         for row in session.execute(names.distinct()):
             found.setdefault(row[0], _agency_names(*row))
     return dict(sorted(found.items(), key=lambda item: item[1]["code"]))
-
-
-def _agency(agency: Agency) -> dict:
-    return {
-        "id": agency.id,
-        "code": agency.code,
-        "name_ar": agency.name_ar,
-        "name_en": agency.name_en,
-        "sector": agency.sector,
-        "quota": agency.quota,
-    }
 
 
 def _agency_names(agency_id, code, name_ar, name_en) -> dict:

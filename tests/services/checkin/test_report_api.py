@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from services.checkin.models import AuditEntry, EventInfo
 from services.checkin.operations import attendance
+from services.checkin.report_schemas import AttendanceSchema, report_document
 from shared.identity import issue_api_token, issue_session
 from tests.services.checkin.conftest import EVENT_ID, SECRET, bearer
 from tests.services.checkin.generated_event import generate
+from tests.services.checkin.test_attendance import BREAKDOWNS
 
 URL = f"/api/v1/events/{EVENT_ID}"
 
@@ -46,6 +48,14 @@ def test_the_api_gives_the_query_layer_s_numbers(client, session, world):
             assert sent["first_arrival"] == row["first_arrival"].isoformat()
             assert sent["first_arrival"].endswith("+03:00")
     assert body["totals"]["registered"] == expected["totals"]["registered"]
+
+
+@pytest.mark.parametrize("by", BREAKDOWNS, ids=",".join)
+def test_the_report_document_is_what_its_schema_dumps(session, world, by):
+    for agencies in (None, (101, 103)):
+        scope = attendance.Scope(session.get(EventInfo, EVENT_ID), agencies)
+        report = attendance.report(session, scope, by)
+        assert report_document(report) == AttendanceSchema().dump(report)
 
 
 @pytest.mark.parametrize("role", ["admin", "organizer", "viewer"])
