@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.policy
 import re
 from datetime import UTC, date, datetime, timedelta
 from email.headerregistry import Address
@@ -17,6 +16,7 @@ from markupsafe import Markup
 
 from services.notifications import sms_segments
 from services.notifications.calendar import event_ics
+from services.notifications.mime_policy import SMTP_POLICY
 from shared.config import LANGUAGES
 from shared.contracts import ACCOUNT_MESSAGE_KINDS
 from shared.i18n import direction
@@ -247,7 +247,7 @@ def _recipient(payload: dict) -> str:
 
 def _new_message(payload: dict, context: dict, *, sender: str, message_id: str) -> EmailMessage:
     """A message with its headers set and no body yet."""
-    msg = EmailMessage(policy=email.policy.SMTP)
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = sender
     msg["To"] = Address(display_name=context["name"], addr_spec=_recipient(payload))
     msg["Subject"] = context["subject"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import functools
 import io
 import re
 from datetime import date
+from email.header import decode_header, make_header
 
 import pytest
 import zxingcpp
@@ -369,3 +371,54 @@ def test_a_stored_broadcast_is_rendered_in_the_recipients_language(lang):
     assert msg["Subject"] == stored[f"subject_{lang}"]
     assert stored[f"body_{lang}"] in msg.get_body(("plain",)).get_content()
     assert render_sms("broadcast", payload, stored) == f"{stored[f'body_{lang}']}\n{URL}"
+
+
+ODD_NAMES = (
+    'Mary "Mo" O\'Brien, Jr.',
+    "Ahmed " * 20,
+    "=?utf-8?q?not_encoded?=",
+    " Padded ",
+    "عبد الرحمن بن محمد بن عبد الله آل " * 4,
+)
+
+
+def decoded_headers(wire: bytes) -> list[tuple[str, str]]:
+    """Every header, unfolded and decoded as RFC 2047 says (whitespace between words dropped)."""
+    parsed = email.message_from_bytes(wire)  # compat32: raw values
+    parts = [parsed, *(p for p in parsed.walk() if p is not parsed)]
+    unfold = functools.partial(re.sub, r"\r?\n(?=[ \t])", "")
+    return [(k, str(make_header(decode_header(unfold(v))))) for p in parts for k, v in p.items()]
+
+
+def same_message(msg) -> None:
+    """Our policy's wire form reads back as the standard SMTP policy's, a non-ASCII To exactly."""
+    ours, standard = msg.as_bytes(), msg.as_bytes(policy=email.policy.SMTP)
+    assert all(len(line) <= 78 for line in ours.split(b"\r\n"))
+    headers, expected = decoded_headers(ours), decoded_headers(standard)
+    to = msg["To"].addresses[0]
+    if not to.display_name.isascii():
+        # The standard fold loses the spaces between a long name's encoded words (a CPython bug).
+        expected = [
+            ("To", f"{to.display_name} <{to.addr_spec}>") if k == "To" else (k, v)
+            for k, v in expected
+        ]
+    assert headers == expected
+    assert ours.split(b"\r\n\r\n", 1)[1] == standard.split(b"\r\n\r\n", 1)[1]
+
+
+@EVERY_MESSAGE
+def test_wire_form_reads_back_as_the_standard_smtp_policys(kind, lang):
+    for name in (None, *ODD_NAMES):
+        names = {} if name is None else {f"full_name_{lang}": name}
+        payload = make_payload(lang, **names)
+        extra = extra_for(kind)
+        same_message(render_email(kind, payload, sender=SENDER, message_id="m.1", extra=extra))
+
+
+@pytest.mark.parametrize("kind", ["invitation", "password_reset"])
+@pytest.mark.parametrize("lang", LANGS)
+def test_account_wire_form_reads_back_as_the_standard_smtp_policys(kind, lang):
+    from tests.services.notifications.payloads import account_message
+
+    payload = account_message(kind, language=lang)
+    same_message(render_email(kind, payload, sender=SENDER, message_id="a.1"))
