@@ -535,11 +535,57 @@ def test_every_variable_compose_interpolates_is_read_by_the_code_or_a_named_tool
     assert interpolated - names_the_code_reads - set(TOOL_VARIABLES) == set()
 
 
+# Which services' settings each container needs: the one-shot migration step runs them all.
+CONTAINER_SERVICES = {
+    "migrate": ("registration", "checkin", "notifications"),
+    "demo": ("registration",),
+    "registration": ("registration",),
+    "registration-worker": ("registration",),
+    "checkin": ("checkin",),
+    "checkin-worker": ("checkin",),
+    "notifications": ("notifications",),
+    "worker": ("notifications",),
+    "beat": ("notifications",),
+}
+
+
+@pytest.fixture(scope="module")
+def settings_by_service(tmp_path_factory) -> dict[str, set[str]]:
+    """What each service's config reads (on each of its paths)."""
+    from shared.badge_tokens import BadgeKeyring
+
+    var_dir, read = tmp_path_factory.mktemp("var"), {}
+    names = ("registration", "checkin", "notifications")
+    for name, config in zip(names, _config_classes(), strict=True):
+        read[name] = set()
+        for extra in ({}, {"BADGE_SIGNING_KEYS": BadgeKeyring.generate(1).to_spec()}):
+            environ = RecordingEnviron({"HUDOOR_VAR_DIR": str(var_dir), **extra})
+            config.from_env(environ)
+            read[name] |= environ.read
+    return read
+
+
+def test_every_hudoor_container_is_assigned_its_services():
+    assert set(CONTAINER_SERVICES) == set(HUDOOR)
+
+
 @pytest.mark.parametrize("service", HUDOOR)
-def test_every_setting_in_env_example_reaches_every_hudoor_container(service):
+def test_each_container_gets_the_settings_its_services_read_and_no_other(
+    service, settings_by_service
+):
+    read_by_any_config = set().union(*settings_by_service.values())
+    # Settings no config reads (log format, metrics token, retention) concern every container.
+    common = set(ENV_SETTINGS) - read_by_any_config - set(TOOL_VARIABLES)
+    needed = set().union(*(settings_by_service[s] for s in CONTAINER_SERVICES[service]))
+    expected = (needed & set(ENV_SETTINGS)) | common
     environment = SERVICES[service]["environment"]
-    for name in set(ENV_SETTINGS) - set(TOOL_VARIABLES):
-        assert str(environment.get(name, "")).startswith("${" + name), f"{service} lacks {name}"
+    given = {name for name, value in environment.items() if str(value).startswith("${" + name)}
+    assert given == expected
+
+
+def test_only_registration_containers_hold_the_badge_signing_keys():
+    holders = {n for n in HUDOOR if "BADGE_SIGNING_KEYS" in SERVICES[n]["environment"]}
+    assert holders == {"migrate", "demo", "registration", "registration-worker"}
 
 
 def test_compose_refuses_to_start_without_the_secrets_and_database_urls():
