@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.checkin import figures
-from services.checkin.schemas import StrictSchema
+from services.checkin.schemas import RosterNamesSchema, StrictSchema
 from shared.fields import database_int
 
 
@@ -100,19 +100,11 @@ class AttendanceSchema(ReportSchema):
     rows = fields.List(fields.Nested(RowSchema))
 
 
-class PersonSchema(Schema):
+class PersonSchema(RosterNamesSchema):
     """A delegate in a report list; e-mail and phone for organizers only."""
 
     badge_id = fields.Integer()
-    full_name_ar = fields.String(allow_none=True)
-    full_name_en = fields.String(allow_none=True)
     agency_id = fields.Integer()
-    agency_code = fields.String()
-    agency_name_ar = fields.String()
-    agency_name_en = fields.String()
-    category_code = fields.String()
-    category_name_ar = fields.String()
-    category_name_en = fields.String()
     gender = fields.String()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)

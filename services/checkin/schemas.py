@@ -35,10 +35,9 @@ class ManualCheckinSchema(StrictSchema):
     nonce = fields.String(required=True, validate=_NONCE)
 
 
-class BadgeViewSchema(Schema):
-    """The badge holder as door staff see them (no contact details)."""
+class RosterNamesSchema(Schema):
+    """A delegate's names, agency and category as the roster holds them."""
 
-    id = fields.Integer()
     full_name_ar = fields.String(allow_none=True)
     full_name_en = fields.String(allow_none=True)
     agency_code = fields.String()
@@ -47,6 +46,12 @@ class BadgeViewSchema(Schema):
     category_code = fields.String()
     category_name_ar = fields.String()
     category_name_en = fields.String()
+
+
+class BadgeViewSchema(RosterNamesSchema):
+    """The badge holder as door staff see them (no contact details)."""
+
+    id = fields.Integer()
     category_color = fields.String()
 
 
