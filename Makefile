@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-full clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,11 +32,10 @@ format: $(VENV)/.test-installed
 	$(PY) -m ruff check --fix .
 
 bench: $(VENV)/.test-installed
-	$(PY) -m bench.registration --database both
-	$(PY) -m bench.notifications --broker both
-	$(PY) -m bench.checkin --database both
-	$(PY) -m bench.badges
-	$(PY) -m bench.attendance
+	$(PY) -m bench --quick
+
+bench-full: $(VENV)/.test-installed
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -28,7 +28,9 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
+
+from bench.figures import Figure
+from bench.server import cpu_model
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 GOAL_P99_MS, GOAL_XLSX_S = 150.0, 10.0
@@ -37,8 +39,13 @@ SECRET = "bench-attendance-secret-" + "x" * 32
 CATEGORIES = ("DELEGATE", "SPEAKER", "PRESS", "ORGANIZER", "GUEST")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Parse options, load the data, measure, print the table."""
+    run(argv)
+
+
+def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
+    """Load, measure, print the table and return the exit status and the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delegates", type=int, default=100_000)
     parser.add_argument("--agencies", type=int, default=300)
@@ -46,11 +53,18 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=400_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     with _schema(options.pg_url) as url:
         loaded = _load(url, options)
         rows = _measure(url, options)
     _print_table(rows, loaded, options)
+    return 0, figures(rows)
+
+
+def figures(rows: list[tuple]) -> list[Figure]:
+    """Return each report's p99 and the XLSX export time."""
+    out = [Figure("attendance", f"{name} p99", p99, "ms") for name, _p50, p99 in rows[:-1]]
+    return [*out, Figure("attendance", rows[-1][0], rows[-1][1], "s")]
 
 
 @contextlib.contextmanager
@@ -254,7 +268,7 @@ def _times(client, path: str, headers: dict, options) -> tuple[float, float]:
 
 def _print_table(rows: list[tuple], loaded: dict, options) -> None:
     print(f"# Attendance reports — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"- machine: nproc {os.cpu_count()}, {_cpu()}, Python {platform.python_version()}")
+    print(f"- machine: nproc {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}")
     print(
         f"- data (PostgreSQL): {loaded['delegates']:,} delegates, {options.agencies} agencies,"
         f" {options.days} days, {loaded['checkins']:,} check-ins, {loaded['scans']:,} scans"
@@ -268,14 +282,6 @@ def _print_table(rows: list[tuple], loaded: dict, options) -> None:
         print(f"| {name} | {p50:.1f} ms | {p99:.1f} ms | {goal} |")
     name, seconds, size = rows[-1]
     print(f"| {name} ({size / 1e6:.1f} MB) | {seconds:.2f} s | | ≤ {GOAL_XLSX_S:.0f} s |")
-
-
-def _cpu() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

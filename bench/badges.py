@@ -26,6 +26,9 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bench.figures import Figure
+from bench.server import cpu_model
+
 GOAL_SECONDS = 20.0
 FIRST = ("زينب", "محمد", "فاطمة", "علي", "نور", "حسين", "مريم", "أحمد", "سارة", "عبد الرحمن")
 LAST = ("الجبوري", "العلاق", "الحسيني", "البغدادي", "الموسوي", "التميمي", "الربيعي", "الكعبي")
@@ -33,18 +36,33 @@ FIRST_EN = ("Zainab", "Mohammed", "Fatima", "Ali", "Noor", "Hussein", "Maryam", 
 LAST_EN = ("Al-Jubouri", "Al-Alaq", "Al-Husseini", "Al-Baghdadi", "Al-Musawi", "Al-Tamimi")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Parse options, prepare the data, measure and print the table."""
+    run(argv)
+
+
+def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
+    """Measure, print the table and return the exit status and the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--layouts", default="a4-cards,a4-a6")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hudoor-bench-badges-") as directory:
         session, ctx = _database(Path(directory))
         registrations = _delegates(session, ctx, options.count)
         rows = [_render(ctx, registrations, layout) for layout in options.layouts.split(",")]
         qr_rows = _qr_rates(ctx, registrations[:300])
     _print_table(rows, qr_rows, options.count)
+    return 0, figures(rows, qr_rows, options.count)
+
+
+def figures(rows: list[dict], qr_rows, count: int) -> list[Figure]:
+    """Return badges per CPU second of each layout and the QR rates."""
+    out = [
+        Figure("badges", f"{r['layout']} PDF of {count}", count / r["cpu"], "badges/CPU s")
+        for r in rows
+    ]
+    return out + [Figure("badges", label, rate, "codes/CPU s") for label, rate in qr_rows]
 
 
 def _database(directory: Path):
@@ -132,14 +150,7 @@ def _qr_rates(ctx, registrations) -> list[tuple[str, float]]:
 
 
 def _machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
+    model = cpu_model()
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 

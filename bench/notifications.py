@@ -68,17 +68,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import procstat
+from bench.figures import Figure
 from bench.registration import (
-    HOST,
-    SetupError,
-    cpu_model,
-    free_port,
     gunicorn,
     postgres_schema,
     prepare_database,
     registration_request,
     service_env,
 )
+from bench.server import HOST, SetupError, cpu_model, free_port
+from bench.server import terminated as _terminated
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -921,8 +920,25 @@ def print_report(runs: list[Run], args: argparse.Namespace) -> None:
             print(f"\n{run.broker} worker profile:\n```\n" + "\n".join(run.profile) + "\n```")
 
 
+def figures(runs: list[Run]) -> list[Figure]:
+    """Return each broker's confirmation rate and p99 delay as figures."""
+    out = []
+    for run in runs:
+        s = summarise(run)
+        name = f"{run.broker} broker, {run.database}"
+        out.append(Figure("notifications", f"{name}: confirmations", s.confirmation_rate, "/s"))
+        p99 = percentile(s.delays, 99)
+        out.append(Figure("notifications", f"{name}: e-mail delay p99", p99, "s"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark on the chosen brokers and print the report."""
+    return run(argv)[0]
+
+
+def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
+    """Run the benchmark, print the report and return the exit status and the figures."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     if args.profile:
@@ -936,12 +952,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"setup failed on {kind}: {error}", file=sys.stderr)
             failed = True
     print_report(runs, args)
-    return 1 if failed else 0
-
-
-def _terminated(_signum, _frame) -> None:
-    """Turn SIGTERM into SystemExit so that processes are stopped and schemas dropped."""
-    sys.exit(143)
+    return (1 if failed else 0), figures(runs)
 
 
 if __name__ == "__main__":

@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import platform
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,11 +45,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import loadgen, procstat
+from bench import loadgen, procstat, server
 from bench.bare_app import BARE_PATH
+from bench.figures import Figure
+from bench.server import (
+    HOST,
+    ROOT,
+    Server,
+    SetupError,
+    cpu_model,
+    free_port,
+    stop,
+    worker_class,
+)
+from bench.server import package_version as _version
+from bench.server import terminated as _terminated
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+APP = "bench.bare_app:build()"
 EVENT = "wli-gbv-2023"
 REGISTER_PATH = f"/api/v1/events/{EVENT}/registrations"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -68,10 +78,6 @@ CPU_GROUPS = {
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-class SetupError(RuntimeError):
-    """A step before measuring failed (database, migrations, server start)."""
-
-
 @dataclass
 class Row:
     """One line of the result table with its CPU accounting."""
@@ -80,16 +86,6 @@ class Row:
     endpoint: str
     result: loadgen.Result
     cpu: dict[str, float]
-
-
-@dataclass
-class Server:
-    """A running gunicorn server."""
-
-    process: subprocess.Popen
-    port: int
-    log: Path
-    broker_pid: int | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -201,6 +197,7 @@ def service_env(var_dir: Path, database_url: str, redis_url: str, port: int) -> 
         REGISTRATION_DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_urlsafe(48),
+        RATE_LIMIT_REGISTRATION="1000000/minute",
         PUBLIC_BASE_URL=f"http://{HOST}:{port}",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
@@ -246,72 +243,11 @@ def run_sql(env: dict[str, str], *statements: str) -> list:
 # --- server -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """Return a TCP port that is free on the loopback interface now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
 def gunicorn(
     env: dict[str, str], port: int, args: argparse.Namespace, log: Path
-) -> Iterator[Server]:
-    """Run gunicorn with the deployed options until the block ends."""
-    command = [sys.executable, "-m", "gunicorn", "bench.bare_app:build()"]
-    command += ["--bind", f"{HOST}:{port}", "--workers", str(args.workers)]
-    command += ["--threads", str(args.threads), "--worker-class", worker_class(args)]
-    command += ["--access-logfile", "-", "--log-level", "warning"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, port, log)
-    try:
-        wait_ready(server)
-        yield server
-    finally:
-        stop(process)
-
-
-def worker_class(args: argparse.Namespace) -> str:
-    """Return gunicorn's worker class for the thread count (gthread when threaded)."""
-    return "gthread" if args.threads > 1 else "sync"
-
-
-def wait_ready(server: Server, timeout: float = 60.0) -> None:
-    """Wait until both endpoints answer, or raise SetupError with the server log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        if all(_answers(server.port, path) for path in (BARE_PATH, "/healthz")):
-            return
-        time.sleep(0.2)
-    raise SetupError(f"gunicorn did not start:\n{server.log.read_text(errors='replace')[-3000:]}")
-
-
-def _answers(port: int, path: str) -> bool:
-    """Tell whether GET path answers 200."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a child server gracefully, killing it if it does not exit in time."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+) -> contextlib.AbstractContextManager[Server]:
+    """Run gunicorn serving registration and the bare endpoint until the block ends."""
+    return server.gunicorn(APP, env, port, args, log)
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -417,22 +353,6 @@ def machine_lines(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def cpu_model() -> str:
-    """Return the CPU model name from /proc/cpuinfo."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
-def _version(package: str) -> str:
-    """Return an installed package's version."""
-    from importlib.metadata import version
-
-    return version(package)
-
-
 def table(rows: list[Row]) -> str:
     """Render the result table in Markdown."""
     lines = [
@@ -500,8 +420,28 @@ def service_cpu_ms(row: Row) -> float:
     return sum(row.cpu[g] for g in groups) * 1000 / max(row.result.requests, 1)
 
 
+def figures(rows: list[Row]) -> list[Figure]:
+    """Return each row's rate as a figure with the bare rate of its database."""
+    bare = {r.database: r.result.rate for r in rows if r.endpoint == "bare"}
+    return [
+        Figure(
+            "registration",
+            f"{r.database} {r.endpoint}",
+            r.result.rate,
+            "req/s",
+            None if r.endpoint == "bare" else bare.get(r.database),
+        )
+        for r in rows
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark on the chosen databases and print the report."""
+    return run(argv)[0]
+
+
+def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
+    """Run the benchmark, print the report and return the exit status and the figures."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     kinds = ("sqlite", "postgres") if args.database == "both" else (args.database,)
@@ -521,12 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             f"- {note}" for note in [*goal_lines(rows), *cost_lines(rows), *row_notes(rows), *notes]
         )
     )
-    return 1 if failed else 0
-
-
-def _terminated(_signum, _frame) -> None:
-    """Turn SIGTERM into SystemExit so that servers are stopped and schemas dropped."""
-    sys.exit(143)
+    return (1 if failed else 0), figures(rows)
 
 
 if __name__ == "__main__":
