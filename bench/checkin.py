@@ -59,7 +59,6 @@ import functools
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,7 +93,7 @@ from bench.checkin_setup import (
 from bench.checkin_traffic import BareTraffic, ScanTraffic, closed_loop, open_loop
 from bench.figures import Figure
 from bench.loadgen import Result
-from bench.server import Server, SetupError, free_port
+from bench.server import Server, free_port
 from bench.server import terminated as _terminated
 
 
@@ -301,16 +300,7 @@ def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
     # Shorter GIL turns let the open-loop scheduler wake on time among the sender threads.
     sys.setswitchinterval(0.001)
     kinds = ("sqlite", "postgres") if args.database == "both" else (args.database,)
-    rows, notes, failed = [], [], False
-    for kind in kinds:
-        try:
-            kind_rows, kind_notes = bench_database(kind, args)
-        except (SetupError, OSError, subprocess.SubprocessError) as error:
-            print(f"setup failed on {kind}: {error}", file=sys.stderr)
-            failed = True
-            continue
-        rows += kind_rows
-        notes += kind_notes
+    rows, notes, failed = server.per_database(kinds, bench_database, args)
     print("\n".join(["# Check-in benchmark", "", *machine_lines(args), "", table(rows), ""]))
     lines = [*goal_lines(rows, args), *cost_lines(rows), *row_notes(rows), *notes]
     print("\n".join(f"- {line}" for line in lines))

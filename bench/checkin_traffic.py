@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from bench.bare_app import BARE_PATH
 from bench.checkin_setup import EXPECTED, MIX, SCAN_PATH, STALE
-from bench.loadgen import Result
+from bench.loadgen import Result, run_threads
 from bench.server import HOST
 
 # --- requests -----------------------------------------------------------------------------------
@@ -222,17 +222,7 @@ def closed_loop(port: int, make, count: int, concurrency: int, max_seconds: floa
         conn.close()
 
     threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in results]
-    for thread in threads:
-        thread.start()
-    gate.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    total = Result(wall=time.perf_counter() - began)
-    for result in results:
-        total.merge(result)
-        total.stopped_early |= result.stopped_early
-    return total
+    return run_threads(threads, gate, results)
 
 
 def open_loop(

@@ -84,6 +84,11 @@ def run(host: str, port: int, plan: Plan) -> Result:
         threading.Thread(target=_worker, args=(host, port, plan, counter, gate, r), daemon=True)
         for r in results
     ]
+    return run_threads(threads, gate, results)
+
+
+def run_threads(threads: list, gate: threading.Barrier, results: list[Result]) -> Result:
+    """Start the sender threads, time them from the gate to the last one, merge their results."""
     for thread in threads:
         thread.start()
     gate.wait()

@@ -445,16 +445,7 @@ def run(argv: list[str] | None = None) -> tuple[int, list[Figure]]:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     kinds = ("sqlite", "postgres") if args.database == "both" else (args.database,)
-    rows, notes, failed = [], [], False
-    for kind in kinds:
-        try:
-            kind_rows, kind_notes = bench_database(kind, args)
-        except (SetupError, OSError, subprocess.SubprocessError) as error:
-            print(f"setup failed on {kind}: {error}", file=sys.stderr)
-            failed = True
-            continue
-        rows += kind_rows
-        notes += kind_notes
+    rows, notes, failed = server.per_database(kinds, bench_database, args)
     print("\n".join(["# Registration benchmark", "", *machine_lines(args), "", table(rows), ""]))
     print(
         "\n".join(

@@ -110,6 +110,21 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
+def per_database(kinds, bench_database, args: argparse.Namespace) -> tuple[list, list, bool]:
+    """Run `bench_database(kind, args)` for each database; a setup failure skips that one."""
+    rows, notes, failed = [], [], False
+    for kind in kinds:
+        try:
+            kind_rows, kind_notes = bench_database(kind, args)
+        except (SetupError, OSError, subprocess.SubprocessError) as error:
+            print(f"setup failed on {kind}: {error}", file=sys.stderr)
+            failed = True
+            continue
+        rows += kind_rows
+        notes += kind_notes
+    return rows, notes, failed
+
+
 def cpu_model() -> str:
     """Return the CPU model name from /proc/cpuinfo."""
     with contextlib.suppress(OSError):
