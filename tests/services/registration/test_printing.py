@@ -43,8 +43,31 @@ def pages(pdf: bytes, dpi: int = DPI):
 
 
 def decoded(pdf: bytes) -> list[str]:
-    """The text of every QR code found on every page at 150 dpi."""
-    return [code.text for image in pages(pdf) for code in zxingcpp.read_barcodes(image)]
+    """The text of every QR symbol found on every page at 150 dpi."""
+    return [text for image in pages(pdf) for text in symbols(image)]
+
+
+def symbols(image) -> list[str]:
+    """Each QR on one page once: a second read of the same text at the same place is dropped.
+
+    zxing-cpp may report one symbol twice (found by two detectors); the same text
+    printed twice on a page still counts twice, being at two places.
+    """
+    kept: list[tuple[str, tuple[float, float]]] = []
+    for code in zxingcpp.read_barcodes(image):
+        centre = _centre(code.position)
+        if not any(text == code.text and _near(centre, at) for text, at in kept):
+            kept.append((code.text, centre))
+    return [text for text, _ in kept]
+
+
+def _centre(position) -> tuple[float, float]:
+    a, b = position.top_left, position.bottom_right
+    return (a.x + b.x) / 2, (a.y + b.y) / 2
+
+
+def _near(a, b, limit: float = DPI / 4) -> bool:
+    return abs(a[0] - b[0]) < limit and abs(a[1] - b[1]) < limit
 
 
 def pdf_text(pdf: bytes) -> str:
