@@ -1,0 +1,1 @@
+"""Helpers of the deployment tests (tests/test_deployment_*.py): the files read, processes run."""
