@@ -64,6 +64,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "api.cancel": DELEGATION,
         "api.reissue": DELEGATION,
         "delegation_api.read_delegation": DELEGATION,
+        "audit_api.audit_log": MANAGE,
         "delegation_api.register_for_agency": DELEGATION,
         "delegation_api.substitute": DELEGATION,
         "imports.import_list": DELEGATION,

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from services.registration import operations
 from services.registration.idempotency import run_once
 from services.registration.operations import Context
+from services.registration.operations.audit import record_registration
 from services.registration.schemas import (
     AgencyChangeSchema,
     AgencyLinkSchema,
@@ -18,7 +19,7 @@ from services.registration.schemas import (
     ReasonSchema,
     RegistrationSchema,
 )
-from services.registration.scopes import DELEGATION, MANAGE, context, scoped_event
+from services.registration.scopes import DELEGATION, MANAGE, actor, context, scoped_event
 from shared import qr
 from shared.access import (
     PUBLIC,
@@ -194,6 +195,9 @@ def register(data, ref):
         registration = operations.register_delegate(
             session, context(), event, data, privileged=privileged
         )
+        if identity is not None:
+            session.flush()
+            record_registration(session, actor(), "registration.created", registration)
         return present(registration), 201
 
     body, status = run_once(
@@ -210,8 +214,9 @@ def register(data, ref):
 @blp.response(200, RegistrationSchema)
 @allow(*DELEGATION)
 def read_registration(registration_id):
-    """Read a registration with its badge."""
-    return Presented(_managed_registration(registration_id), context())
+    """Read a registration with its badge; the reading is audited."""
+    registration = _audited(registration_id, "registration.viewed")
+    return Presented(registration, context())
 
 
 def _managed_registration(registration_id: int, *, lock: bool = False):
@@ -220,12 +225,20 @@ def _managed_registration(registration_id: int, *, lock: bool = False):
     return registration
 
 
+def _audited(registration_id: int, action: str, **detail):
+    """A registration the caller may see, its viewing recorded and committed."""
+    registration = _managed_registration(registration_id)
+    record_registration(db_session(), actor(), action, registration, **detail)
+    db_session().commit()
+    return registration
+
+
 @blp.route("/registrations/<int(max=2147483647):registration_id>/badge.png")
 @blp.doc(responses={"200": {"content": {"image/png": {}}}})
 @allow(*DELEGATION)
 def badge_png(registration_id):
-    """The badge QR code as PNG."""
-    token = context().badge_token(_managed_registration(registration_id))
+    """The badge QR code as PNG (it admits its holder: audited)."""
+    token = context().badge_token(_audited(registration_id, "badge.viewed", format="png"))
     return Response(qr.qr_png(token), mimetype="image/png")
 
 
@@ -233,8 +246,8 @@ def badge_png(registration_id):
 @blp.doc(responses={"200": {"content": {"image/svg+xml": {}}}})
 @allow(*DELEGATION)
 def badge_svg(registration_id):
-    """The badge QR code as SVG."""
-    token = context().badge_token(_managed_registration(registration_id))
+    """The badge QR code as SVG (it admits its holder: audited)."""
+    token = context().badge_token(_audited(registration_id, "badge.viewed", format="svg"))
     return Response(qr.qr_svg(token), mimetype="image/svg+xml")
 
 
@@ -249,6 +262,7 @@ def cancel(data, registration_id):
     reason = (data or {}).get("reason")
     by = current_identity().role
     operations.cancel_registration(session, context(), registration, reason, by=by)
+    record_registration(session, actor(), "registration.cancelled", registration, reason=reason)
     session.commit()
     return Presented(registration, context())
 
@@ -261,7 +275,9 @@ def reissue(data, registration_id):
     """Reissue a badge: a new generation; the old QR is revoked."""
     session = db_session()
     registration = _managed_registration(registration_id, lock=True)
-    operations.reissue_badge(session, context(), registration, (data or {}).get("reason"))
+    reason = (data or {}).get("reason")
+    operations.reissue_badge(session, context(), registration, reason)
+    record_registration(session, actor(), "badge.reissued", registration, reason=reason)
     session.commit()
     return Presented(registration, context())
 

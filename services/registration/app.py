@@ -12,6 +12,7 @@ from services.registration import (
     account_views,
     accounts_api,
     api,
+    audit_api,
     cli,
     delegation_api,
     imports_api,
@@ -114,7 +115,7 @@ def _install_blueprints(app: Flask) -> None:
     csrf.exempt(printing_api.blp)
     rest.register_blueprint(imports_api.blp)
     csrf.exempt(imports_api.blp)
-    for blueprint in (accounts_api.blp, delegation_api.blp):
+    for blueprint in (accounts_api.blp, audit_api.blp, delegation_api.blp):
         rest.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     app.register_blueprint(printing_api.pages)

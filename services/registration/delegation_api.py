@@ -11,8 +11,15 @@ from services.registration import operations
 from services.registration.api import Presented, present
 from services.registration.idempotency import run_once
 from services.registration.models import Registration
+from services.registration.operations.audit import record, record_registration
 from services.registration.schemas import AgencySchema, RegistrationSchema
-from services.registration.scopes import DELEGATION, context, privileged, scoped_agency
+from services.registration.scopes import (
+    DELEGATION,
+    actor,
+    context,
+    privileged,
+    scoped_agency,
+)
 from shared.access import allow, current_identity, require_agency_scope
 from shared.web import db_session
 
@@ -30,10 +37,13 @@ class DelegationSchema(Schema):
 @blp.response(200, DelegationSchema)
 @allow(*DELEGATION)
 def read_delegation(ref, code):
-    """The agency's quota and delegates."""
-    _, agency = scoped_agency(ref, code)
+    """The agency's quota and delegates; the reading is audited."""
+    session = db_session()
+    event, agency = scoped_agency(ref, code)
     query = select(Registration).where(Registration.agency_id == agency.id)
-    rows = db_session().scalars(query.order_by(Registration.id)).all()
+    rows = session.scalars(query.order_by(Registration.id)).all()
+    record(session, actor(), "delegation.viewed", event.id, agency_id=agency.id, people=len(rows))
+    session.commit()
     ctx = context()
     return {"agency": agency, "registrations": [Presented(r, ctx) for r in rows]}
 
@@ -52,6 +62,7 @@ def register_for_agency(data, ref, code):
         registration = operations.register_delegate(
             session, ctx, event, data, privileged=privileged(), agency=agency
         )
+        record_registration(session, actor(), "registration.created", registration)
         return present(registration), 201
 
     key = request.headers.get("Idempotency-Key")
@@ -73,5 +84,6 @@ def substitute(data, registration_id):
     require_agency_scope(current_identity(), old.event_id, old.agency_id)
     ctx = context()
     new = operations.substitute_delegate(session, ctx, old, data, by=current_identity().role)
+    record_registration(session, actor(), "registration.substituted", old, substitute_id=new.id)
     session.commit()
     return Presented(new, ctx)

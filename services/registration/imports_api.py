@@ -12,9 +12,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from services.registration import imports
 from services.registration.api import present
 from services.registration.idempotency import run_once
+from services.registration.operations.audit import record
 from services.registration.operations.imports import import_delegation
 from services.registration.schemas import RegistrationSchema
-from services.registration.scopes import DELEGATION, context, privileged, scoped_agency
+from services.registration.scopes import DELEGATION, actor, context, privileged, scoped_agency
 from shared.access import PUBLIC, allow
 from shared.problems import DomainError
 from shared.web import accepts_upload, db_session
@@ -61,6 +62,8 @@ def import_list(ref, code):
 
     def run():
         result = import_delegation(session, context(), event, agency, upload, privileged=organizer)
+        count = len(result.registrations)
+        record(session, actor(), "delegation.imported", event.id, agency_id=agency.id, rows=count)
         return _body(result), 201
 
     key = request.headers.get("Idempotency-Key")

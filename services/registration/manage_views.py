@@ -11,12 +11,13 @@ from services.registration.account_schemas import InvitationSchema
 from services.registration.account_views import PRIVATE, form_errors
 from services.registration.imports_api import UPLOAD_LIMIT
 from services.registration.models import Agency, Event, Registration
-from services.registration.operations import invitations
+from services.registration.operations import audit, invitations
 from services.registration.operations.imports import import_delegation
 from services.registration.schemas import RegistrationSchema
 from services.registration.scopes import (
     DELEGATION,
     MANAGE,
+    actor,
     context,
     privileged,
     scoped_agency,
@@ -115,14 +116,12 @@ def delegation_page(slug, code):
     errors, notice, status = {}, None, 200
     if request.method == "POST":
         errors, notice, status = _delegation_action(event, agency)
-    registrations = db_session().scalars(
-        select(Registration).where(Registration.agency_id == agency.id).order_by(Registration.id)
-    )
+    registrations = _viewed_delegation(event, agency)
     page = render_template(
         "manage_delegation.html",
         event=event,
         agency=agency,
-        registrations=list(registrations),
+        registrations=registrations,
         errors=errors,
         notice=notice,
         values=request.form if errors else {},
@@ -130,6 +129,19 @@ def delegation_page(slug, code):
         substitute_id=request.values.get("substitute", type=int),
     )
     return page, status, PRIVATE
+
+
+def _viewed_delegation(event: Event, agency: Agency) -> list[Registration]:
+    """The agency's delegates, the viewing recorded in the audit log."""
+    session = db_session()
+    query = select(Registration).where(Registration.agency_id == agency.id)
+    rows = session.scalars(query.order_by(Registration.id)).all()
+    people = len(rows)
+    audit.record(
+        session, actor(), "delegation.viewed", event.id, agency_id=agency.id, people=people
+    )
+    session.commit()
+    return rows
 
 
 def _delegation_action(event: Event, agency: Agency):
@@ -169,6 +181,7 @@ def _register(event: Event, agency: Agency) -> str:
     registration = operations.register_delegate(
         session, context(), event, data, privileged=privileged(), agency=agency
     )
+    audit.record_registration(session, actor(), "registration.created", registration)
     session.commit()
     return translate("manage.registered_one", name=_name(registration))
 
@@ -185,6 +198,9 @@ def _withdraw(event: Event, agency: Agency) -> str:
     registration = _own_registration(agency)
     by = current_identity().role
     operations.cancel_registration(db_session(), context(), registration, "withdrawn", by=by)
+    audit.record_registration(
+        db_session(), actor(), "registration.cancelled", registration, reason="withdrawn"
+    )
     db_session().commit()
     return translate("manage.withdrawn", name=_name(registration))
 
@@ -195,6 +211,9 @@ def _substitute(event: Event, agency: Agency) -> str:
     new = operations.substitute_delegate(
         db_session(), context(), old, data, by=current_identity().role
     )
+    audit.record_registration(
+        db_session(), actor(), "registration.substituted", old, substitute_id=new.id
+    )
     db_session().commit()
     return translate("manage.substituted", old=_name(old), new=_name(new))
 
@@ -204,6 +223,10 @@ def _upload(event: Event, agency: Agency) -> str:
     body = upload.read() if upload is not None else b""
     result = import_delegation(
         db_session(), context(), event, agency, body, privileged=privileged()
+    )
+    rows = len(result.registrations)
+    audit.record(
+        db_session(), actor(), "delegation.imported", event.id, agency_id=agency.id, rows=rows
     )
     db_session().commit()
     return translate("manage.imported", count=len(result.registrations))

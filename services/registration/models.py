@@ -205,4 +205,4 @@ class ApiToken(Base):
 
 
 # The other tables of this service share the metadata: importing the models imports them all.
-from services.registration import account_models, print_models  # noqa: E402, F401
+from services.registration import account_models, audit_models, print_models  # noqa: E402, F401

@@ -3,7 +3,8 @@
 Kept: each registration's event, agency, category, gender, status, language, channel and dates
 (the attendance figures). Gone: names, search keys, job titles, e-mails, phones, private links,
 outbox messages of those badges (and any published before the cutoff), invitations' names and
-addresses, reprint reasons, rendered badge files, and idempotency records older than the cutoff.
+addresses, reprint reasons, audit details (who did what stays), rendered badge files, and
+idempotency records older than the cutoff.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.registration.account_models import Invitation
+from services.registration.audit_models import AuditEntry
 from services.registration.models import (
     EventDay,
     IdempotencyRecord,
@@ -40,6 +42,7 @@ def purge(session: Session, cutoff: date) -> dict[str, int]:
         "outbox": _outbox(session, events, since),
         "invitations": _invitations(session, events),
         "print_jobs": _print_jobs(session, events),
+        "audit_log": _audit_log(session, events),
         "idempotency_records": session.execute(
             delete(IdempotencyRecord).where(IdempotencyRecord.created_at < since)
         ).rowcount,
@@ -75,6 +78,16 @@ def _invitations(session: Session, events: list[int]) -> int:
         row.name, row.email, row.invited_by = PURGED, f"{row.id}@purged.invalid", PURGED
     session.flush()
     return len(rows)
+
+
+def _audit_log(session: Session, events: list[int]) -> int:
+    """Who did what and when stays; the details (reasons typed by staff) go."""
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.event_id.in_(events))).all()
+    changed = [row for row in rows if row.detail]
+    for row in changed:
+        row.detail = {}
+    session.flush()
+    return len(changed)
 
 
 def _print_jobs(session: Session, events: list[int]) -> int:

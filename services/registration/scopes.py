@@ -7,6 +7,7 @@ from flask import current_app, g
 from services.registration import operations
 from services.registration.models import Agency, Event
 from services.registration.operations import Context
+from services.registration.operations.audit import Actor
 from shared.access import current_identity, require_agency_scope, require_event_scope
 from shared.web import db_session
 
@@ -44,3 +45,9 @@ def scoped_agency(ref: str, code: str) -> tuple[Event, Agency]:
 def privileged() -> bool:
     """Organizers may use organizer-only categories and register late; focal points may not."""
     return current_identity().role in MANAGE
+
+
+def actor() -> Actor:
+    """The calling account, as the audit log names it."""
+    identity = current_identity()
+    return Actor(identity.subject, identity.role)
