@@ -3,14 +3,15 @@
 Run from the repository root:
 
     .venv/bin/python -m bench.profile_checkin [--database sqlite|postgres] [--count N]
-        [--sort cumulative|tottime] [--top K] [--cpu] [--no-profile]
+        [--sort cumulative|tottime] [--top K] [--cpu] [--no-profile] [--as-deployed]
 
 Sets up a database, roster, check-in list and door device as `bench.checkin` does, then sends
 scans through Flask's test client in this thread: per kind of scan (first, repeat, invalid) the
 wall and CPU time per scan and the statements (and connection checkouts) sent to the database per
 scan, then, unless --no-profile, cProfile's top functions over N scans in the benchmark's
 80/15/5 mix: by wall time (waiting on the database included), or with --cpu by this process's CPU
-time (waiting left out, so that the Python costs stand out).
+time (waiting left out, so that the Python costs stand out). --as-deployed logs and counts as
+compose does (JSON request logs, Prometheus multiprocess files).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import checkin as bench
+from bench import checkin_setup as setup
+from bench import server
+from bench.checkin_traffic import ScanTraffic
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,7 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--cpu", action="store_true", help="profile CPU time, not wall time")
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", bench.DEFAULT_PG_URL))
+    parser.add_argument(
+        "--as-deployed",
+        action="store_true",
+        help="JSON request logs and multiprocess Prometheus metrics, as in compose",
+    )
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", setup.DEFAULT_PG_URL))
     return parser.parse_args(argv)
 
 
@@ -57,7 +65,7 @@ def counters(app) -> dict[str, int]:
     return counts
 
 
-def send(client, traffic: bench.ScanTraffic, count: int) -> None:
+def send(client, traffic: ScanTraffic, count: int) -> None:
     """Send `count` scans of the traffic's plan; fail loudly on a wrong answer."""
     for i in range(count):
         method, path, body, headers, check = traffic.make(i)
@@ -70,15 +78,17 @@ def send(client, traffic: bench.ScanTraffic, count: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Set up, warm up, measure each kind, profile the mix and report."""
     args = parse_args(argv)
-    tokens, public_keys = bench.sign_tokens(args.badges)
+    tokens, public_keys = setup.sign_tokens(args.badges)
     with (
         tempfile.TemporaryDirectory(prefix="hudoor-profile-checkin-") as tmp,
-        bench.database(args.database, args.pg_url, Path(tmp)) as url,
+        setup.database(args.database, args.pg_url, Path(tmp)) as url,
     ):
-        env = bench.service_env(Path(tmp), url, public_keys)
-        bench.migrate(env)
-        lists = bench.load_roster(env, tokens, ["kinds", "mix"])
+        env = setup.service_env(Path(tmp), url, public_keys)
+        setup.migrate(env)
+        lists = setup.load_roster(env, tokens, ["kinds", "mix"])
         os.environ.update(env)
+        if args.as_deployed:
+            server.observe_as_deployed(Path(tmp), "checkin")
         from services.checkin.app import create_app
         from shared.identity import issue_api_token
 
@@ -88,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             env["SECRET_KEY"], subject="bench", role="organizer", events=[1], token_id="bench-org"
         )
         enrolled = client.post(
-            f"/api/v1/events/{bench.EVENT_ID}/devices",
+            f"/api/v1/events/{setup.EVENT_ID}/devices",
             json={"gate": "north", "name": "Benchmark door"},
             headers={"Authorization": f"Bearer {organizer}"},
         )
         device_token = enrolled.get_json()["token"]
         counts = counters(app)
-        kinds = bench.ScanTraffic(lists["kinds"], tokens, device_token, seed=1)
+        kinds = ScanTraffic(lists["kinds"], tokens, device_token, seed=1)
         kinds.plan(100, mixed=False)
         send(client, kinds, 100)  # warm-up, and badges for the repeats
         n = max(1, args.count // 4)
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{cpu * 1000 / n:.2f} ms CPU, {per['statements']:.1f} statements, "
                 f"{per['checkouts']:.1f} connection checkouts per scan"
             )
-        mix = bench.ScanTraffic(lists["mix"], tokens, device_token, seed=2)
+        mix = ScanTraffic(lists["mix"], tokens, device_token, seed=2)
         mix.plan(100, mixed=False)
         send(client, mix, 100)
         mix.plan(args.count)

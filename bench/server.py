@@ -144,3 +144,18 @@ def package_version(package: str) -> str:
 def terminated(_signum, _frame) -> None:
     """Turn SIGTERM into SystemExit so that servers are stopped and schemas dropped."""
     sys.exit(143)
+
+
+def observe_as_deployed(directory: Path, service: str) -> None:
+    """Log and count as compose does: JSON request logs (to /dev/null), multiprocess metrics."""
+    # Before the service's modules are imported: prometheus_client picks its value class then.
+    import logging
+    import os
+
+    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(directory / "metrics"), LOG_FORMAT="json")
+    from shared.logs import configure_logging
+
+    configure_logging(service)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "hudoor", False):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the run)
