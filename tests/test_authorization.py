@@ -110,6 +110,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "reports.no_shows": REPORTS,
         "reports.inside_count": REPORTS,
         "pages.dashboard": REPORTS,
+        "audit.audit_log": MANAGE,
     },
     "notifications": {
         "webhooks.sms_receipt": PUBLIC,

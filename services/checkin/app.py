@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.checkin import api, report_api, views
+from services.checkin import api, audit_api, report_api, views
 from services.checkin.config import CheckinConfig
 from services.checkin.messages import MESSAGES
 from services.checkin.metrics import scans_by_status
@@ -46,6 +46,7 @@ def create_app(config: CheckinConfig | None = None, session_factory=None) -> Fla
     rest = HudoorApi(app)
     rest.register_blueprint(api.blp)
     rest.register_blueprint(report_api.blp)
+    rest.register_blueprint(audit_api.blp)
     app.register_blueprint(views.pages)
     _register_cli(app, factory)
     return app
