@@ -1,4 +1,5 @@
-"""Fault drills: Redis down while delegates register; the worker killed mid-batch. Nothing lost."""
+"""Fault drills: Redis down or restarted while delegates register and badges are scanned; the
+worker killed mid-batch. Nothing lost."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections import Counter
 import pytest
 
 from runner.redis_server import EmbeddedRedis
+from shared.db import make_sessionmaker
+from tests.services.notifications.door_flow import Door, Flow, live_checkins, roster_badges
 from tests.worker_process import wait_until
 
 
@@ -66,3 +69,49 @@ def test_worker_killed_mid_batch_every_delegate_gets_exactly_one_confirmation(sy
     # At most one such message per pool process.
     resent = len(system.smtp.messages) - 200
     assert resent <= system.worker.concurrency
+
+
+def test_redis_restarted_mid_flow_doors_answer_and_the_outbox_catches_up(
+    make_system, own_redis, checkin_db
+):
+    """Redis stopped and started while delegates register and badges are scanned: scans keep
+    being answered, and every registration reaches its delegate once and the door roster."""
+    system = make_system(own_redis.url)
+    system.register(0)
+    door = Door.open(system)
+    with Flow(system, door) as flow:
+        wait_until(lambda: len(flow.registered) >= 10, 60, message="registrations before")
+        own_redis.stop()
+        during = len(flow.registered)
+        wait_until(lambda: len(flow.registered) >= during + 15, 60, message="while Redis is down")
+        own_redis.start()
+        wait_until(lambda: len(flow.registered) >= during + 30, 60, message="after the restart")
+    expected = flow.emails() | {"delegate0@example.org"}
+    wait_until(lambda: set(confirmations(system)) == expected, 120, message="all confirmations")
+    assert set(confirmations(system).values()) == {1}
+    _assert_every_badge_reaches_the_door(door, flow, make_sessionmaker(checkin_db.engine))
+    wait_until(lambda: _all_sent(system), 60, message="every delivery recorded as sent")
+
+
+def _assert_every_badge_reaches_the_door(door, flow, checkin_sessions) -> None:
+    """On the roster, each badge scans `ok` once: at once, or again after the outbox caught up."""
+    assert {code for _, code, _ in flow.scans} == {200}
+    ids = {r["id"] for r in flow.registered}
+    _wait_for_roster(ids, checkin_sessions)
+    ok = {badge for badge, _, answer in flow.scans if answer["status"] == "ok"}
+    missed = [r for r in flow.registered if r["id"] not in ok]
+    assert {a["status"] for b, _, a in flow.scans if b not in ok} <= {"unknown_badge"}
+    assert {door.scan(r["badge"]["token"])[1]["status"] for r in missed} <= {"ok"}
+    assert live_checkins(checkin_sessions, door.list_id) == dict.fromkeys(ids, 1)
+
+
+def _wait_for_roster(ids: set[int], checkin_sessions, timeout: float = 120) -> None:
+    try:
+        wait_until(lambda: ids <= roster_badges(checkin_sessions), timeout)
+    except AssertionError:
+        missing = sorted(ids - roster_badges(checkin_sessions))
+        raise AssertionError(f"not on the roster after {timeout} s: {missing}") from None
+
+
+def _all_sent(system) -> bool:
+    return all(d.status == "sent" for d in system.deliveries())
