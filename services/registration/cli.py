@@ -51,18 +51,22 @@ def register(app: Flask, factory) -> None:
     @click.password_option(help="At least 10 characters (asked for when not given).")
     def create_admin(email, name, password):
         """Create the first administrator account (log in at /login)."""
+        from marshmallow import ValidationError
+
         from services.registration.operations.accounts import create_account
         from services.registration.schemas import Email
         from shared.problems import DomainError
 
         context = app.extensions["registration_context"]
-        data = {"email": Email().deserialize(email), "name": name, "role": "admin"}
         try:
+            data = {"email": Email().deserialize(email), "name": name, "role": "admin"}
             with transaction(factory) as session:
                 account = create_account(session, context, data | {"password": password})
                 click.echo(f"admin account {account.email} created (id {account.id})")
         except DomainError as error:
             raise click.ClickException(error.code) from None
+        except ValidationError as error:
+            raise click.ClickException(" ".join(error.messages)) from None
 
     @app.cli.command("roster-snapshot")
     @click.argument("event")

@@ -239,6 +239,14 @@ def test_create_admin_command_refuses_a_weak_password(app):
     assert result.exit_code != 0 and "password_too_short" in result.output
 
 
+def test_create_admin_command_refuses_an_invalid_email_with_its_code_not_a_traceback(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "root@example.test", "--password", "Euphrates-1921-x"]
+    )
+    assert result.exit_code == 1 and "Error: email_invalid" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_organizer_withdraws_a_pending_invitation_from_the_event_page(
     client, session, make_account
 ):
