@@ -13,6 +13,16 @@ from email.message import EmailMessage
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
+def timed_out(error: BaseException) -> bool:
+    """A reply the server was too slow to give: not a connection dropped while idle.
+
+    The server may have taken the message, and a slow server is slow on a new connection too:
+    the delivery's retry (with backoff) decides, not an immediate second send.
+    """
+    # smtplib reports a read timeout as a disconnection caused by the timeout.
+    return isinstance(error.__context__, TimeoutError)
+
+
 class SmtpSessions:
     """Sends each message on this thread's open connection, opening one when there is none."""
 
@@ -25,8 +35,8 @@ class SmtpSessions:
         smtp, reused = self._take()
         try:
             return self._send_on(smtp, message)
-        except DROPPED:
-            if not reused:
+        except DROPPED as error:
+            if not reused or timed_out(error):
                 raise
         # Most likely closed while idle, before this message: once more on a new connection
         # (at worst a duplicate with the same Message-ID, as after any retry).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import socket
@@ -34,10 +35,13 @@ class ReceivedMail:
 
 @dataclass
 class RecordingHandler:
-    """Stores what arrives; `refuse` maps a recipient to the reply that refuses it."""
+    """Stores what arrives; `refuse` maps a recipient to the reply that refuses it; `delays`
+    to the seconds its successive messages wait before the reply to DATA (then the default)."""
 
     messages: list[ReceivedMail] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    delays: dict[str, list[float]] = field(default_factory=dict)
+    default_delay: float = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -46,6 +50,7 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self._delay(envelope.rcpt_tos))
         login = session.auth_data.login.decode() if session.authenticated else None
         mail = ReceivedMail(
             envelope.mail_from,
@@ -57,6 +62,12 @@ class RecordingHandler:
         )
         self.messages.append(mail)
         return "250 Message accepted for delivery"
+
+    def _delay(self, recipients: list[str]) -> float:
+        """A slow server's wait before it takes the message (aiosmtpd drops the message of a
+        client that hangs up first)."""
+        waits = [self.delays[r.lower()].pop(0) for r in recipients if self.delays.get(r.lower())]
+        return max(waits, default=self.default_delay)
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
@@ -98,6 +109,11 @@ class SmtpServer:
     def refuse(self, address: str, reply: str) -> None:
         """Answer RCPT TO:<address> with `reply` (e.g. "550 5.1.1 No such user")."""
         self.handler.refuse[address.lower()] = reply
+
+    def slow_down(self, default: float, first_replies: dict[str, list[float]]) -> None:
+        """Delay every reply to DATA by `default` s; per address, its first replies as given."""
+        self.handler.default_delay = default
+        self.handler.delays.update({a.lower(): list(d) for a, d in first_replies.items()})
 
     def url(self, scheme: str = "smtp", credentials: str = "", query: str = "") -> str:
         """A MAIL_URL for this server."""

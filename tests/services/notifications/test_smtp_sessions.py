@@ -68,3 +68,23 @@ def test_a_refused_recipient_leaves_the_next_message_unharmed(smtp_server, sende
     [mail] = smtp_server.messages
     parsed = email.message_from_bytes(mail.content, policy=email.policy.default)
     assert mail.rcpt_tos == ["somebody@example.iq"] and parsed["To"] == "somebody@example.iq"
+
+
+def test_a_reply_slower_than_the_timeout_is_not_sent_again_at_once(smtp_server):
+    """A timed-out reply is not a dropped connection: the server may have the message, so the
+    sender reports a transient timeout (the delivery retries later) instead of sending again."""
+    sender = SmtpMailSender(smtp_server.url(query="timeout=1"))
+    sender.send(arabic_message("first@example.iq"))
+    smtp_server.slow_down(0, {"stalled@example.iq": [3.0]})
+    try:
+        with pytest.raises(SendError) as caught:
+            sender.send(arabic_message("stalled@example.iq"))
+        assert (caught.value.reason, caught.value.transient) == ("timeout", True)
+        sender.send(arabic_message("next@example.iq"))
+    finally:
+        sender.close()
+    # The server dropped the stalled session when the sender gave up on it (aiosmtpd does).
+    assert [m.rcpt_tos for m in smtp_server.messages] == [
+        ["first@example.iq"],
+        ["next@example.iq"],
+    ]
