@@ -92,7 +92,15 @@ class System:
 
 
 def worker_env(
-    tmp_path: Path, registration_db, notifications_db, checkin_db, redis_url, keyring, smtp, sms
+    tmp_path: Path,
+    registration_db,
+    notifications_db,
+    checkin_db,
+    redis_url,
+    keyring,
+    smtp,
+    sms,
+    mail_query: str = "",
 ) -> dict[str, str]:
     """The environment a deployed worker would have, pointing at this test's servers."""
     return {
@@ -105,7 +113,7 @@ def worker_env(
         "REDIS_URL": redis_url,
         "BADGE_SIGNING_KEYS": keyring.to_spec(),
         "PUBLIC_BASE_URL": BASE_URL,
-        "MAIL_URL": smtp.url(),
+        "MAIL_URL": smtp.url(query=mail_query),
         "SMS_URL": sms.url(sender="+9647000000000"),
         "SMS_RATE_PER_SECOND": "100",
         "CELERY_VISIBILITY_TIMEOUT": "8",
@@ -123,7 +131,8 @@ def make_system(
     keyring = BadgeKeyring.generate(key_id=1)
     workers = []
 
-    def make(redis_url: str) -> System:
+    def make(redis_url: str, mail_query: str = "") -> System:
+        """`mail_query`: MAIL_URL parameters of the worker (e.g. "timeout=2")."""
         env = worker_env(
             tmp_path,
             registration_db,
@@ -133,6 +142,7 @@ def make_system(
             keyring,
             smtp_server,
             sms_provider,
+            mail_query,
         )
         for name in ("NOTIFICATIONS_STUCK_AFTER_SECONDS",):
             monkeypatch.setenv(name, env[name])

@@ -1,5 +1,5 @@
 """Fault drills: Redis down or restarted while delegates register and badges are scanned; the
-worker killed mid-batch. Nothing lost."""
+worker killed mid-batch; a slow SMTP server. Nothing lost."""
 
 from __future__ import annotations
 
@@ -115,3 +115,25 @@ def _wait_for_roster(ids: set[int], checkin_sessions, timeout: float = 120) -> N
 
 def _all_sent(system) -> bool:
     return all(d.status == "sent" for d in system.deliveries())
+
+
+SMTP_TIMEOUT = 2  # MAIL_URL ?timeout= of the slow-server drill's worker
+SLOW_REPLY, STALLED_REPLY = 0.5, 5.0  # seconds before the server answers DATA
+
+
+def test_a_slow_smtp_server_gets_every_confirmation_once_and_never_holds_the_worker(
+    make_system, redis_url
+):
+    """Every reply to DATA is slow and every third delegate's first one outlasts the worker's
+    SMTP timeout: the worker gives up on it, retries, and every confirmation ends sent, once."""
+    system = make_system(redis_url, mail_query=f"timeout={SMTP_TIMEOUT}")
+    stalled = {f"delegate{n}@example.org" for n in range(0, 18, 3)}
+    system.smtp.slow_down(SLOW_REPLY, {address: [STALLED_REPLY] for address in stalled})
+    for n in range(18):
+        system.register(n)
+    expected = {f"delegate{n}@example.org" for n in range(18)}
+    wait_until(lambda: set(confirmations(system)) == expected, 120, message="all confirmations")
+    assert set(confirmations(system).values()) == {1}
+    wait_until(lambda: _all_sent(system), 60, message="every delivery recorded as sent")
+    retried = {d.recipient for d in system.deliveries() if d.attempts >= 2}
+    assert stalled <= retried, "the worker waited out a stalled reply instead of timing out"
