@@ -134,7 +134,7 @@ def nth_delegate(n: int, **overrides) -> dict:
     )
 
 
-# --- Shared by test_api.py and test_views.py ----------------------------------------------------
+# --- Shared by the api/ tests and test_views.py -------------------------------------------------
 
 
 @pytest.fixture

@@ -171,7 +171,7 @@ def test_an_agency_scope_is_refused_for_roles_that_see_every_agency(client, make
 
 
 def test_an_organizer_limited_to_some_events_cannot_create_events(client, make_account, bearer):
-    from tests.services.registration.test_api import new_event
+    from tests.services.registration.api.calls import new_event
 
     scoped = bearer(make_account("organizer"))
     answer = client.post("/api/v1/events", json=new_event(slug="rogue-event"), headers=scoped)

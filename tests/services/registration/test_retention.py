@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from services.registration.models import Base, Registration
+from tests.services.registration.api.calls import create_event_with_delegates
 from tests.services.registration.conftest import delegate
-from tests.services.registration.test_api import create_event_with_delegates
 
 OLD = (
     "د. يسرى كريم محسن العلاق",
