@@ -11,6 +11,7 @@ DIMENSIONS = ("agency", "day", "category", "gender")
 GENDER_ORDER = ("female", "male", "unspecified")
 # With only these dimensions every agency and day is listed, even with nothing to count.
 FULL_GRID = frozenset({"agency", "day"})
+FIELDS = {"agency": "agency_id", "category": "category", "gender": "gender"}
 
 
 @dataclass
@@ -110,7 +111,7 @@ def rollup(cells: Iterable[Cell], by: Sequence[str]) -> dict[tuple, Cell]:
 
 
 def _value(cell: Cell, dimension: str):
-    return {"agency": cell.agency_id, "category": cell.category, "gender": cell.gender}[dimension]
+    return getattr(cell, FIELDS[dimension])
 
 
 def breakdown(cells: list[Cell], by: Sequence[str], domains: dict, quotas: dict) -> list[dict]:

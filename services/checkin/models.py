@@ -189,6 +189,36 @@ class Checkin(Base):
     checkin_list: Mapped[CheckinList] = relationship(lazy="joined")
 
 
+class AttendanceCell(Base):
+    """Kept totals of one agency, category and gender: reports read these, not every badge."""
+
+    __tablename__ = "attendance_cells"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(20), primary_key=True)
+    registered: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[int] = mapped_column(Integer)
+    # Active badges with a live check-in on any list of the event.
+    attended: Mapped[int] = mapped_column(Integer)
+
+
+class AttendanceCellDay(Base):
+    """Kept attendance of one cell on one day: unique attendees, first and last first-arrival."""
+
+    __tablename__ = "attendance_cell_days"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    attended: Mapped[int] = mapped_column(Integer)
+    first_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_arrival: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Device(Base):
     """A door device enrolled for one event and gate; its token can be revoked."""
 

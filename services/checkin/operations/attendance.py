@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from services.checkin import figures
 from services.checkin.models import (
     Agency,
+    AttendanceCell,
+    AttendanceCellDay,
     Category,
     Checkin,
     CheckinList,
@@ -23,11 +25,8 @@ from shared.db import utcnow
 
 ACTIVE, CANCELLED = "active", "cancelled"
 DIMENSIONS = ("agency", "category", "gender")
-GROUPS = {
-    "agency": RosterEntry.agency_id,
-    "category": RosterEntry.category_code,
-    "gender": RosterEntry.gender,
-}
+# Report dimensions by the kept tallies' column names.
+TALLY = {"agency": "agency_id", "category": "category_code", "gender": "gender"}
 
 
 @dataclass(frozen=True)
@@ -75,30 +74,37 @@ def live_by_badge(session: Session, scope: Scope, days: Sequence[date]):
     return query.subquery()
 
 
-def cells(
-    session: Session, scope: Scope, days: Sequence[date], by: Sequence[str] = DIMENSIONS
-) -> list[figures.Cell]:
+def cells(session: Session, scope: Scope, by: Sequence[str] = DIMENSIONS) -> list[figures.Cell]:
     """Registered, cancelled and attended per agency, category and gender (those in `by`)."""
-    live = live_by_badge(session, scope, days)
-    r = RosterEntry
-    keys = [name for name in GROUPS if name in by]
-    columns = [GROUPS[name] for name in keys] + [r.status, func.count(live.c.badge_id)]
-    for index in range(len(days)):
-        first = live.c[f"d{index}"]
-        columns += [func.count(first), func.min(first), func.max(first)]
-    query = (
-        select(*columns, func.count())
-        .outerjoin(live, live.c.badge_id == r.badge_id)
-        .where(r.event_id == scope.event.id)
-        .group_by(*(GROUPS[name] for name in keys), r.status)
-    )
-    serial_plan(session)
+    keys = [name for name in TALLY if name in by]
     found: dict[tuple, figures.Cell] = {}
-    for row in session.execute(scope.only_visible(query)):
+    for row in session.execute(_tallied(scope, keys)):
         values = dict(zip(keys, row, strict=False))
-        cell = found.setdefault(tuple(row[: len(keys)]), figures.Cell(*map(values.get, GROUPS)))
-        _count(cell, row[len(keys) :], days)
+        found[tuple(row[: len(keys)])] = figures.Cell(*map(values.get, TALLY), *row[len(keys) :])
+    for row in session.execute(_tallied_days(scope, keys)):
+        day, count, first, last = row[len(keys) :]
+        cell = found[tuple(row[: len(keys)])]
+        cell.days[day.isoformat()] = figures.DayFigure(count, first, last)
     return list(found.values())
+
+
+def _tallied(scope: Scope, keys: list[str]):
+    """The kept totals, summed by `keys` (cells nobody belongs to any more left out)."""
+    t = AttendanceCell
+    group = [getattr(t, TALLY[name]) for name in keys]
+    sums = [func.sum(t.registered), func.sum(t.cancelled), func.sum(t.attended)]
+    query = select(*group, *sums).where(t.event_id == scope.event.id).group_by(*group)
+    query = query.having(func.sum(t.registered) + func.sum(t.cancelled) > 0)
+    return scope.only_visible(query, t.agency_id)
+
+
+def _tallied_days(scope: Scope, keys: list[str]):
+    """The kept days, summed by `keys` and day."""
+    d = AttendanceCellDay
+    group = [getattr(d, TALLY[name]) for name in keys]
+    sums = [func.sum(d.attended), func.min(d.first_arrival), func.max(d.last_arrival)]
+    query = select(*group, d.day, *sums).where(d.event_id == scope.event.id)
+    return scope.only_visible(query.group_by(*group, d.day), d.agency_id)
 
 
 def serial_plan(session: Session) -> None:
@@ -106,19 +112,6 @@ def serial_plan(session: Session) -> None:
     # A parallel plan rebuilds the per-badge hash in every worker: 3× the work, 5× slower here.
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-
-
-def _count(cell: figures.Cell, row, days: Sequence[date]) -> None:
-    """Fold one status row of the grouped query into its cell (only active ones attend)."""
-    people = row[-1]
-    if row[0] != ACTIVE:
-        cell.cancelled += people
-        return
-    cell.registered += people
-    cell.attended += row[1]
-    for index, day in enumerate(days):
-        count, first, last = row[2 + 3 * index : 5 + 3 * index]
-        cell.days[day.isoformat()] = figures.DayFigure(count, first, last)
 
 
 def agencies(session: Session, scope: Scope, seen: set[int]) -> dict[int, dict]:
@@ -163,7 +156,7 @@ def categories(session: Session, scope: Scope, seen: set[str]) -> dict[str, dict
 def report(session: Session, scope: Scope, by: Sequence[str]) -> dict:
     """Attendance of an event broken down `by` agency, day, category and/or gender."""
     days = event_days(session, scope.event)
-    found = cells(session, scope, days, by)
+    found = cells(session, scope, by)
     agency_info = agencies(session, scope, {c.agency_id for c in found} - {None})
     category_info = categories(session, scope, {c.category for c in found} - {None})
     domains = {

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.checkin.models import CheckinList, EventInfo, RosterEntry
+from services.checkin.operations import tallies
 from shared.arabic import search_key
 from shared.db import utcnow
 
@@ -19,6 +20,7 @@ def apply_roster_event(session: Session, payload: dict) -> bool:
     """Apply one delegate event; an older version than the roster holds changes nothing."""
     remember_event(session, payload["event"])
     values = roster_values(payload)
+    before = _cell_before(session, values)
     insert = DIALECT_INSERT[session.get_bind().dialect.name]
     statement = insert(RosterEntry).values(**values)
     statement = statement.on_conflict_do_update(
@@ -27,8 +29,21 @@ def apply_roster_event(session: Session, payload: dict) -> bool:
         where=RosterEntry.version < statement.excluded.version,
     ).returning(RosterEntry.badge_id)
     applied = _execute_core(session, statement)
+    if applied:
+        tallies.refresh_cells(session, {before, tallies.cell_of(values)} - {None})
     session.commit()
     return applied
+
+
+def _cell_before(session: Session, values: dict) -> tuple | None:
+    """The badge's tally cell before this event, read under the event's lock."""
+    # Roster changes of one event take turns, so none moves a badge out of a cell unseen.
+    lock = select(EventInfo.id).where(EventInfo.id == values["event_id"]).with_for_update()
+    session.execute(lock)
+    r = RosterEntry
+    query = select(r.event_id, r.agency_id, r.category_code, r.gender)
+    row = session.execute(query.where(r.badge_id == values["badge_id"])).first()
+    return None if row is None else tuple(row)
 
 
 def rebuild_roster(session: Session, event_id: int, payloads: list[dict]) -> int:
@@ -38,8 +53,11 @@ def rebuild_roster(session: Session, event_id: int, payloads: list[dict]) -> int
             raise ValueError(f"snapshot entry for event {payload['event']['id']}, not {event_id}")
     if payloads:
         remember_event(session, payloads[0]["event"])
+    session.execute(select(EventInfo.id).where(EventInfo.id == event_id).with_for_update())
     session.execute(delete(RosterEntry).where(RosterEntry.event_id == event_id))
     session.add_all(RosterEntry(**roster_values(p)) for p in payloads)
+    session.flush()
+    tallies.rebuild(session, event_id)
     session.commit()
     return len(payloads)
 

@@ -22,6 +22,7 @@ from services.checkin.models import (
     RosterEntry,
     Scan,
 )
+from services.checkin.operations import tallies
 from shared.db import utcnow
 from shared.problems import DomainError
 
@@ -202,6 +203,7 @@ def _enter(session, found, keys: dict, gate: str) -> dict:
         "last_movement_at": keys["now"],
     }
     if session.execute(ENTER[session.get_bind().dialect.name], row).first() is not None:
+        tallies.refresh_badge(session, keys["of_badge"])
         return {"status": domain.OK}
     first = session.execute(LIVE, keys).one()
     if not first.inside:
@@ -303,6 +305,8 @@ def undo_checkin(
     if checkin.undone_at is not None:
         raise DomainError("checkin_already_undone", kind="conflict")
     checkin.undone_at, checkin.undo_reason, checkin.inside = utcnow(), reason, False
+    session.flush()
+    tallies.refresh_badge(session, checkin.badge_id)
     session.add(
         AuditEntry(
             event_id=checkin.event_id,

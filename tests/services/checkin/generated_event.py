@@ -2,7 +2,8 @@
 
 Many agencies (two with nobody registered), cancellations, reissued badges, repeated scans, exits
 and re-entries, a hall list beside a day list, and mistaken check-ins that were undone. Past days
-are written as check-in rows; today goes through the real scanning path.
+are written as check-in rows (then the attendance tallies rebuilt); today goes through the real
+scanning path, which keeps the tallies itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from services.checkin import operations
 from services.checkin.domain import local_date
 from services.checkin.models import Checkin, CheckinList
+from services.checkin.operations import tallies
 from shared.db import utcnow
 from tests.services.checkin.conftest import EVENT_ID, KEYRING, nonce, roster_event, token
 
@@ -99,6 +101,9 @@ def generate(session, seed: int = 7) -> Generated:
     lists = _lists(session, days)
     for index, day in enumerate(days[:2]):
         _past_day(session, rng, world, lists, day, index)
+    # Past days' rows were written directly, as a restore would: recount as the rebuild does.
+    tallies.rebuild(session, EVENT_ID)
+    session.commit()
     _today(session, rng, world, lists[today])
     return world
 

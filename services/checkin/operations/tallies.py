@@ -1,0 +1,135 @@
+"""Attendance tallies per agency × category × gender (and day), kept by every change to them.
+
+Each change to a badge's roster entry or check-ins recounts the badge's cell in the same
+transaction, after the change: it first claims (locks) the cell's row, then recounts it from
+the roster and check-ins with a fresh statement, so the last writer to claim a cell has seen
+every change committed before it (PostgreSQL READ COMMITTED; SQLite writers are serialized).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.checkin.models import (
+    AttendanceCell,
+    AttendanceCellDay,
+    Checkin,
+    CheckinList,
+    RosterEntry,
+)
+
+CELLS, DAYS = AttendanceCell.__table__, AttendanceCellDay.__table__
+ROSTER, CHECKINS, LISTS = RosterEntry.__table__, Checkin.__table__, CheckinList.__table__
+KEY = ("event_id", "agency_id", "category_code", "gender")
+COUNTS = ("registered", "cancelled", "attended")
+ACTIVE = ROSTER.c.status == "active"
+DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _upsert(insert, rows, set_counts: bool = False):
+    """Insert cells from `rows`, or on an existing cell set its counts (zero, or the new ones)."""
+    statement = insert(CELLS).from_select([*KEY, *COUNTS], rows)
+    counts = {n: statement.excluded[n] if set_counts else 0 for n in COUNTS}
+    return statement.on_conflict_do_update(index_elements=list(KEY), set_=counts)
+
+
+def _count(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _totals(badges):
+    """Per cell of the roster entries matching `badges`: registered, cancelled, attended."""
+    came = exists().where(
+        CHECKINS.c.event_id == ROSTER.c.event_id,
+        CHECKINS.c.badge_id == ROSTER.c.badge_id,
+        CHECKINS.c.undone_at.is_(None),
+    )
+    group = [ROSTER.c[name] for name in KEY]
+    counts = [_count(ACTIVE), _count(~ACTIVE), _count(and_(ACTIVE, came))]
+    return select(*group, *counts).where(badges).group_by(*group)
+
+
+def _days(badges):
+    """Per cell and day: active badges with a live check-in, first and last first-arrival."""
+    firsts = (
+        select(CHECKINS.c.badge_id, LISTS.c.day, func.min(CHECKINS.c.checked_in_at).label("at"))
+        .join(LISTS, LISTS.c.id == CHECKINS.c.list_id)
+        .where(
+            CHECKINS.c.event_id == bindparam("event_id"),
+            CHECKINS.c.undone_at.is_(None),
+            LISTS.c.day.is_not(None),
+            CHECKINS.c.badge_id.in_(select(ROSTER.c.badge_id).where(badges, ACTIVE)),
+        )
+        .group_by(CHECKINS.c.badge_id, LISTS.c.day)
+        .subquery()
+    )
+    group, at = [ROSTER.c[name] for name in KEY], firsts.c.at
+    query = select(*group, firsts.c.day, func.count(), func.min(at), func.max(at))
+    query = query.join_from(ROSTER, firsts, firsts.c.badge_id == ROSTER.c.badge_id)
+    query = query.where(badges, ACTIVE).group_by(*group, firsts.c.day)
+    columns = [*KEY, "day", "attended", "first_arrival", "last_arrival"]
+    return DAYS.insert().from_select(columns, query)
+
+
+# Statements built once (bound by name): a first scan pays for no query building.
+ONE_CELL = and_(*(ROSTER.c[name] == bindparam(name) for name in KEY))
+ONE_EVENT = ROSTER.c.event_id == bindparam("event_id")
+ZEROS = [literal(0).label(name) for name in COUNTS]
+BADGE_CELL = select(*(ROSTER.c[name] for name in KEY), *ZEROS).where(
+    ROSTER.c.badge_id == bindparam("badge_id")
+)
+GIVEN_CELL = select(*(bindparam(name, type_=CELLS.c[name].type) for name in KEY), *ZEROS)
+CLAIM_BADGE = {
+    name: _upsert(insert, BADGE_CELL).returning(*(CELLS.c[k] for k in KEY))
+    for name, insert in DIALECTS.items()
+}
+CLAIM_CELL = {name: _upsert(insert, GIVEN_CELL) for name, insert in DIALECTS.items()}
+CELL_TOTALS = {name: _upsert(i, _totals(ONE_CELL), True) for name, i in DIALECTS.items()}
+EVENT_TOTALS = {name: _upsert(i, _totals(ONE_EVENT), True) for name, i in DIALECTS.items()}
+CELL_DAYS, EVENT_DAYS = _days(ONE_CELL), _days(ONE_EVENT)
+FORGET_CELL_DAYS = delete(DAYS).where(*(DAYS.c[name] == bindparam(name) for name in KEY))
+
+
+def refresh_badge(session: Session, badge_id: int) -> None:
+    """Recount the cell of a badge whose check-ins just changed (nothing if it is unknown)."""
+    claim = CLAIM_BADGE[session.get_bind().dialect.name]
+    cell = session.execute(claim, {"badge_id": badge_id}).first()
+    if cell is not None:
+        _recount(session, dict(zip(KEY, cell, strict=True)))
+
+
+def refresh_cells(session: Session, cells: Iterable[tuple]) -> None:
+    """Recount these (event, agency, category, gender) cells, claimed in one order."""
+    claim = CLAIM_CELL[session.get_bind().dialect.name]
+    for cell in sorted(set(cells)):
+        keys = dict(zip(KEY, cell, strict=True))
+        session.execute(claim, keys)
+        _recount(session, keys)
+
+
+def _recount(session: Session, keys: dict) -> None:
+    """Recount one claimed cell: its totals and its days."""
+    session.execute(FORGET_CELL_DAYS, keys)
+    session.execute(CELL_TOTALS[session.get_bind().dialect.name], keys)
+    session.execute(CELL_DAYS, keys)
+
+
+def rebuild(session: Session, event_id: int) -> None:
+    """Recount every tally of an event from its roster and check-ins (rebuild and restore)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Scans then wait to claim their cell, and recount it after this commits.
+        session.execute(text("LOCK TABLE attendance_cells IN EXCLUSIVE MODE"))
+    session.execute(delete(DAYS).where(DAYS.c.event_id == event_id))
+    session.execute(delete(CELLS).where(CELLS.c.event_id == event_id))
+    session.execute(EVENT_TOTALS[dialect], {"event_id": event_id})
+    session.execute(EVENT_DAYS, {"event_id": event_id})
+
+
+def cell_of(values: dict) -> tuple:
+    """The cell key of a roster entry's values."""
+    return tuple(values[name] for name in KEY)
