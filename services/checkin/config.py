@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from shared import config as env
@@ -29,7 +30,7 @@ class CheckinConfig:
     public_base_url: str = "http://127.0.0.1:8000"
     limits: LimitSettings = field(default_factory=LimitSettings.from_env)
 
-    @property
+    @cached_property  # once per process, not at every scan
     def public_keys(self) -> dict:
         """Ed25519 public keys by key id: all a door needs to tell a forged badge."""
         return public_keys_from_document(self.public_key_document)
