@@ -56,7 +56,7 @@ def _event(event_id: int) -> EventInfo:
 
 
 @blp.route("/scans", methods=["POST"])
-@blp.arguments(ScanSchema)
+@blp.arguments(ScanSchema())  # an instance: webargs would build a schema class at every request
 @blp.response(200, ScanAnswerSchema)
 @allow(*DOOR)
 def scan(data):
@@ -80,7 +80,7 @@ def _device_id() -> str | None:
 
 
 @blp.route("/checkins", methods=["POST"])
-@blp.arguments(ManualCheckinSchema)
+@blp.arguments(ManualCheckinSchema())
 @blp.response(200, ScanAnswerSchema)
 @allow(*DOOR)
 def manual_checkin(data):

@@ -180,7 +180,7 @@ def create_category(data, ref):
 
 @blp.route("/events/<ref>/registrations", methods=["POST"])
 @limit_registration()  # before parsing: invalid bodies count too
-@blp.arguments(RegistrationSchema)
+@blp.arguments(_registration_schema)  # an instance: webargs builds a class's at every request
 @blp.response(201, RegistrationSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 @allow(PUBLIC)

@@ -94,12 +94,14 @@ def revoke_device(session: Session, device_id: str, actor: str, event_scope=None
     return device
 
 
-_DEVICE = select(Device.gate).where(Device.id == bindparam("token_id"))
+_DEVICES, _REVOKED = Device.__table__, RevokedToken.__table__
+_DEVICE = select(_DEVICES.c.gate).where(_DEVICES.c.id == bindparam("token_id"))
 # One round trip per request: is the token a revoked device's, or revoked in registration?
+# Core columns, not ORM attributes: the ORM layer would add its CPU cost to every request.
 TOKEN_STATE = select(
     _DEVICE.scalar_subquery().label("gate"),
-    _DEVICE.with_only_columns(Device.revoked_at).scalar_subquery().label("revoked_at"),
-    exists().where(RevokedToken.token_id == bindparam("token_id")).label("revoked"),
+    _DEVICE.with_only_columns(_DEVICES.c.revoked_at).scalar_subquery().label("revoked_at"),
+    exists().where(_REVOKED.c.token_id == bindparam("token_id")).label("revoked"),
 )
 
 
