@@ -9,6 +9,8 @@ from celery import Celery, Task
 from flask import Flask
 from kombu import Queue
 
+from shared.outbox_receipts import confirm
+
 QUEUES = ("registration", "notifications", "checkin")
 _apps: dict[str, Flask] = {}
 _celery: Celery | None = None
@@ -44,7 +46,9 @@ class ServiceTask(Task):
         if app is None:
             raise RuntimeError(f"no app is registered in this worker for task {self.name}")
         with app.app_context():
-            return self.run(*args, **kwargs)
+            result = self.run(*args, **kwargs)
+            confirm(app, self.request.id)
+            return result
 
 
 def celery_app(broker_url: str) -> Celery:

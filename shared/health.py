@@ -42,6 +42,11 @@ def broker_key_prefix(app: Flask) -> str:
     return options.get("global_keyprefix", "")
 
 
+def queue_length(app: Flask, queue: str) -> int:
+    """How many tasks wait in a Celery queue (Redis list) of the app's broker."""
+    return broker_client(app).llen(broker_key_prefix(app) + queue)
+
+
 def readyz():
     """200 `{"status": "ready"}`, or 503 problem+json listing what is down."""
     down = [name for name, check in (("database", _database), ("broker", _broker)) if not check()]

@@ -33,7 +33,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.orm import Session
 
 from shared.celery_app import QUEUES
-from shared.health import broker_client, broker_key_prefix
+from shared.health import queue_length
 from shared.logs import request_seconds
 from shared.web import problem_response
 
@@ -148,12 +148,11 @@ class _Live:
         return families
 
     def _queues(self) -> Iterable[Metric]:
-        client, prefix = broker_client(self.app), broker_key_prefix(self.app)
         family = GaugeMetricFamily(
             "hudoor_celery_queue_length", "Tasks waiting in a Celery queue", labels=["queue"]
         )
         for queue in QUEUES:
-            family.add_metric([queue], client.llen(prefix + queue))
+            family.add_metric([queue], queue_length(self.app, queue))
         return [family]
 
     def _from_db(self, source: Source) -> Iterable[Metric]:

@@ -157,6 +157,15 @@ class OutboxMessage(Base):
     """An event written in the same transaction as the change it describes."""
 
     __tablename__ = "outbox"
+    # The relay's watch list: published, not yet confirmed by every consumer.
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsettled",
+            "id",
+            postgresql_where=text("published_at IS NOT NULL AND settled_at IS NULL"),
+            sqlite_where=text("published_at IS NOT NULL AND settled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -165,6 +174,8 @@ class OutboxMessage(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When every consumer confirmed it (shared/outbox_receipts.py), or the relay gave up.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The request that wrote the row, if any: its tasks log the same request id.
     request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from celery import Celery, shared_task
 from flask import current_app
 from kombu.exceptions import BatchPublishError
+from redis import RedisError
 
 from services.registration.operations import outbox
+from shared.outbox_receipts import confirmed, consumer_busy
 from shared.web import db_session
+
+log = logging.getLogger(__name__)
 
 # Rows younger than this are left to the request that wrote them, which publishes after commit.
 SWEEP_AFTER_SECONDS = 5
@@ -20,9 +27,31 @@ _PIPELINE_COMMANDS = 4 * outbox.PENDING_LIMIT
 
 @shared_task(name="registration.relay_outbox", ignore_result=True)
 def relay_outbox() -> int:
-    """Publish outbox messages left behind (broker down, process killed after commit)."""
+    """Publish outbox messages left behind (broker down, process killed after commit), then
+    re-send published ones a consumer has not confirmed (lost by the broker)."""
     with sender(current_app.extensions["celery"]) as (send, flush):
-        return outbox.relay(db_session(), send, flush=flush, older_than=SWEEP_AFTER_SECONDS)
+        published = outbox.relay(db_session(), send, flush=flush, older_than=SWEEP_AFTER_SECONDS)
+    return published + resend_unconfirmed()
+
+
+def resend_unconfirmed() -> int:
+    """Re-send messages some consumer left unconfirmed for OUTBOX_CONFIRM_SECONDS."""
+    wait = timedelta(seconds=float(os.environ.get("OUTBOX_CONFIRM_SECONDS", "120")))
+    app = current_app._get_current_object()
+    try:
+        with sender(app.extensions["celery"]) as (send, flush):
+            return outbox.resend_unconfirmed(
+                db_session(),
+                send,
+                lambda ids: confirmed(app, ids),
+                older_than=wait,
+                flush=flush,
+                busy=lambda consumer: consumer_busy(app, consumer),
+            )
+    except RedisError as error:  # receipts unreadable: nothing is settled or re-sent now
+        db_session().rollback()
+        log.warning("outbox: receipts unreadable (%s); checked again at the next sweep", error)
+        return 0
 
 
 @contextmanager

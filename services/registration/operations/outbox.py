@@ -13,13 +13,18 @@ from services.registration.models import OutboxMessage
 from shared.contracts import CONSUMERS_BY_TOPIC
 from shared.db import utcnow
 from shared.logs import bound_request_id
+from shared.outbox_receipts import outbox_task_id
 
 log = logging.getLogger(__name__)
 # send(task_name, payload, task_id) hands one message to the broker (or buffers it) or raises.
 Send = Callable[[str, dict, str], None]
 # flush() delivers what send() buffered, or raises.
 Flush = Callable[[], None]
+# confirmed(task_ids) tells which outbox tasks left a receipt (shared/outbox_receipts.py).
+Confirmed = Callable[[list[str]], set[str]]
 PENDING_LIMIT = 200
+# A message no consumer confirmed after this many sends is given up, loudly.
+MAX_ATTEMPTS = 10
 
 
 def _nothing() -> None:
@@ -51,9 +56,7 @@ def publish(
     for message in messages:
         message.attempts += 1
         try:
-            with bound_request_id(message.request_id):  # a task header (shared/logs.py)
-                for consumer in CONSUMERS_BY_TOPIC[message.topic]:
-                    send(consumer, message.payload, f"{message.message_id}:{consumer}")
+            _send(message, CONSUMERS_BY_TOPIC[message.topic], send)
         except Exception as error:  # the broker's errors vary by transport; all mean "later"
             _refused(message.message_id, error)
             break
@@ -68,6 +71,12 @@ def publish(
         message.published_at = now
     session.commit()
     return len(sent)
+
+
+def _send(message: OutboxMessage, consumers, send: Send) -> None:
+    with bound_request_id(message.request_id):  # a task header (shared/logs.py)
+        for consumer in consumers:
+            send(consumer, message.payload, outbox_task_id(message.message_id, consumer))
 
 
 def _refused(message_ids: str, error: Exception) -> None:
@@ -89,3 +98,79 @@ def relay(
         # Given ids were all fetched at once (up to the limit): another query would find none.
         if sent < len(batch) or (ids is not None and len(batch) < PENDING_LIMIT):
             return total
+
+
+def unsettled(session: Session, older_than: timedelta, limit: int = PENDING_LIMIT):
+    """Lock and return messages published `older_than` ago that not every consumer confirmed."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.published_at.is_not(None),
+        OutboxMessage.settled_at.is_(None),
+        OutboxMessage.published_at < utcnow() - older_than,
+    )
+    query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def resend_unconfirmed(
+    session: Session,
+    send: Send,
+    confirmed: Confirmed,
+    *,
+    older_than: timedelta,
+    flush: Flush = _nothing,
+    busy: Callable[[str], bool] = lambda consumer: False,
+) -> int:
+    """Settle confirmed messages; re-send the others to the consumers that did not confirm,
+    unless a consumer is `busy` (its queue not empty: the message may still be waiting)."""
+    messages = unsettled(session, older_than)
+    missing = _unconfirmed_consumers(messages, confirmed)
+    due = _due(missing, busy)
+    resent = [m for m in messages if due[m.id] and m.attempts < MAX_ATTEMPTS]
+    try:
+        for message in resent:
+            message.attempts += 1
+            _send(message, due[message.id], send)
+        flush()
+    except Exception as error:  # as in publish(): the broker's errors vary by transport
+        _refused(", ".join(m.message_id for m in resent), error)
+        session.rollback()
+        return 0
+    resent_ids = {m.id for m in resent}
+    waited = {m.id for m in messages if m.id not in resent_ids and missing[m.id] != due[m.id]}
+    _settle([m for m in messages if m.id not in waited], missing, resent_ids)
+    session.commit()
+    return len(resent)
+
+
+def _unconfirmed_consumers(messages, confirmed: Confirmed) -> dict[int, list[str]]:
+    """Per message, the consumers that left no receipt."""
+    wanted = {m.id: CONSUMERS_BY_TOPIC[m.topic] for m in messages}
+    ids = [outbox_task_id(m.message_id, c) for m in messages for c in wanted[m.id]]
+    received = confirmed(ids)
+    return {
+        m.id: [c for c in wanted[m.id] if outbox_task_id(m.message_id, c) not in received]
+        for m in messages
+    }
+
+
+def _due(missing: dict[int, list[str]], busy: Callable[[str], bool]) -> dict[int, list[str]]:
+    """Per message, the unconfirmed consumers with an empty queue (none still on its way)."""
+    waiting = {c for c in {c for consumers in missing.values() for c in consumers} if busy(c)}
+    return {key: [c for c in consumers if c not in waiting] for key, consumers in missing.items()}
+
+
+def _settle(messages, missing: dict[int, list[str]], resent_ids: set[int]) -> None:
+    """Confirmed messages settle; re-sent ones wait again; the rest are given up, loudly."""
+    now = utcnow()
+    for message in messages:
+        if message.id in resent_ids:
+            message.published_at = now
+            continue
+        message.settled_at = now
+        if missing[message.id]:
+            log.error(
+                "outbox: message %s unconfirmed by %s after %d sends; given up",
+                message.message_id,
+                ", ".join(missing[message.id]),
+                message.attempts,
+            )

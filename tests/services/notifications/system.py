@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from services.notifications.app import create_app as create_notifications
 from services.notifications.config import NotificationsConfig
 from services.notifications.models import Base as NotificationsBase
 from services.notifications.models import Delivery
+from services.notifications.rate_limit import redis_client
 from services.registration.app import create_app as create_registration
 from services.registration.config import RegistrationConfig
 from services.registration.demo import load_demo
 from services.registration.models import Base as RegistrationBase
 from shared.badge_tokens import BadgeKeyring
+from shared.celery_app import QUEUES
 from shared.db import make_sessionmaker, transaction
 from tests.worker_process import WorkerProcess
 
@@ -120,7 +123,17 @@ def worker_env(
         "NOTIFICATIONS_STUCK_AFTER_SECONDS": "6",
         "DELIVERY_SWEEP_SECONDS": "3",
         "OUTBOX_SWEEP_SECONDS": "2",
+        # Re-send what a consumer has not confirmed after 5 s (deployed: 120 s).
+        "OUTBOX_CONFIRM_SECONDS": "5",
     }
+
+
+def empty_queues(redis_url: str) -> None:
+    """Drop this run's queued and unacknowledged tasks: an earlier test's leftovers (repeats the
+    relay sent, tasks a killed worker held) must not reach this test's worker and databases."""
+    client = redis_client(redis_url)
+    prefix = os.environ["CELERY_KEY_PREFIX"]
+    client.delete(*(prefix + key for key in (*QUEUES, "unacked", "unacked_index")))
 
 
 @pytest.fixture
@@ -133,6 +146,7 @@ def make_system(
 
     def make(redis_url: str, mail_query: str = "") -> System:
         """`mail_query`: MAIL_URL parameters of the worker (e.g. "timeout=2")."""
+        empty_queues(redis_url)
         env = worker_env(
             tmp_path,
             registration_db,

@@ -119,6 +119,7 @@ def test_registration_reaches_the_door_roster_through_the_worker(system):
         30,
         message="roster event applied",
     )
+    wait_until(lambda: _on_roster(system, registered["id"]), 30, message="badge on the roster")
     created = system.checkin.post(
         lists_url, headers=headers, json={"name_ar": "كل الأيام", "name_en": "Any day"}
     )
@@ -157,3 +158,29 @@ def test_a_token_revoked_in_registration_is_refused_by_every_service(system, reg
         30,
         message="check-in refuses the revoked token",
     )
+
+
+def test_both_consumers_confirm_a_registration_so_the_relay_settles_it_unrepeated(system):
+    from sqlalchemy import select
+
+    from services.registration.models import OutboxMessage
+
+    system.register(3)
+    wait_until(lambda: system.mails_to("delegate3@example.org"), 30, message="email")
+    factory = system.registration.application.extensions["hudoor_sessions"]
+
+    def settled():
+        with factory() as session:
+            query = select(OutboxMessage).where(OutboxMessage.topic == "delegate.registered")
+            return [(m.settled_at is not None, m.attempts) for m in session.scalars(query)]
+
+    # OUTBOX_CONFIRM_SECONDS is 5 here: the next sweeps read both receipts instead of re-sending.
+    assert wait_until(lambda: settled() == [(True, 1)], 30, message="settled once sent")
+
+
+def _on_roster(system, badge_id: int) -> bool:
+    """Whether the worker has applied the badge's registration to check-in's roster."""
+    from services.checkin.models import RosterEntry
+
+    with system.checkin.application.extensions["hudoor_sessions"]() as session:
+        return session.get(RosterEntry, badge_id) is not None
