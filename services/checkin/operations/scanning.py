@@ -203,7 +203,8 @@ def _enter(session, found, keys: dict, gate: str) -> dict:
         "last_movement_at": keys["now"],
     }
     if session.execute(ENTER[session.get_bind().dialect.name], row).first() is not None:
-        tallies.refresh_badge(session, keys["of_badge"])
+        arrival = (found.event_id, found.list_id, keys["of_badge"], found.day, keys["now"])
+        tallies.count_checkin(session, tallies.Arrival(*arrival))
         return {"status": domain.OK}
     first = session.execute(LIVE, keys).one()
     if not first.inside:
@@ -304,6 +305,8 @@ def undo_checkin(
         raise DomainError("checkin_not_found", kind="not_found")
     if checkin.undone_at is not None:
         raise DomainError("checkin_already_undone", kind="conflict")
+    # Taken before the change, so a first check-in of the badge elsewhere counts after it.
+    tallies.hold_badge(session, checkin.event_id, checkin.badge_id)
     checkin.undone_at, checkin.undo_reason, checkin.inside = utcnow(), reason, False
     session.flush()
     tallies.refresh_badge(session, checkin.badge_id)

@@ -4,13 +4,30 @@ Each change to a badge's roster entry or check-ins recounts the badge's cell in 
 transaction, after the change: it first claims (locks) the cell's row, then recounts it from
 the roster and check-ins with a fresh statement, so the last writer to claim a cell has seen
 every change committed before it (PostgreSQL READ COMMITTED; SQLite writers are serialized).
+
+A new check-in (the door's hot path) instead adds itself to its cell and day in O(1): it first
+holds the badge's roster row, as undo and roster changes do, so that the badge's other live
+check-ins it reads next are final; then it locks the cell row before any day row, as a recount.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, select, text
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -92,6 +109,98 @@ CELL_TOTALS = {name: _upsert(i, _totals(ONE_CELL), True) for name, i in DIALECTS
 EVENT_TOTALS = {name: _upsert(i, _totals(ONE_EVENT), True) for name, i in DIALECTS.items()}
 CELL_DAYS, EVENT_DAYS = _days(ONE_CELL), _days(ONE_EVENT)
 FORGET_CELL_DAYS = delete(DAYS).where(*(DAYS.c[name] == bindparam(name) for name in KEY))
+
+# A new check-in's statements; an UPDATE reserves column names, so its parameters have others.
+HOLD_BADGE = (
+    select(ROSTER.c.agency_id, ROSTER.c.category_code, ROSTER.c.gender, ROSTER.c.status)
+    .where(ROSTER.c.badge_id == bindparam("b_badge"), ROSTER.c.event_id == bindparam("b_event"))
+    .with_for_update()
+)
+OTHER_LIVE = (
+    CHECKINS.c.event_id == bindparam("b_event"),
+    CHECKINS.c.badge_id == bindparam("b_badge"),
+    CHECKINS.c.list_id != bindparam("b_list"),
+    CHECKINS.c.undone_at.is_(None),
+)
+# No join: SQLAlchemy leaves column names in SQLite's RETURNING unqualified.
+DAY_LISTS = select(LISTS.c.id).where(LISTS.c.day == bindparam("b_day", type_=LISTS.c.day.type))
+SAME_DAY_FIRST = (
+    select(func.min(CHECKINS.c.checked_in_at))
+    .where(*OTHER_LIVE, CHECKINS.c.list_id.in_(DAY_LISTS))
+    .scalar_subquery()
+)
+# The badge counts once, whatever its other check-ins; the answer tells about its day.
+COUNT_ARRIVAL = (
+    update(CELLS)
+    .where(*(CELLS.c[name] == bindparam(f"b_{name}") for name in KEY[1:]))
+    .where(CELLS.c.event_id == bindparam("b_event"))
+    .values(attended=CELLS.c.attended + case((exists().where(*OTHER_LIVE), 0), else_=1))
+    .returning(SAME_DAY_FIRST.label("same_day_first"))
+)
+EARLIER = {"postgresql": func.least, "sqlite": func.min}
+LATER = {"postgresql": func.greatest, "sqlite": func.max}
+
+
+def _add_day(name: str, insert):
+    """Upsert a cell's day with one more badge whose first check-in that day is `first_arrival`."""
+    statement = insert(DAYS)
+    new, old = statement.excluded, DAYS.c
+    return statement.on_conflict_do_update(
+        index_elements=[*KEY, "day"],
+        set_={
+            "attended": old.attended + 1,
+            "first_arrival": EARLIER[name](old.first_arrival, new.first_arrival),
+            "last_arrival": LATER[name](old.last_arrival, new.last_arrival),
+        },
+    )
+
+
+ADD_DAY = {name: _add_day(name, insert) for name, insert in DIALECTS.items()}
+
+
+class Arrival(NamedTuple):
+    """A badge's new live check-in: its event, list, the list's day (or None) and time."""
+
+    event_id: int
+    list_id: int
+    badge_id: int
+    day: date | None
+    at: datetime
+
+
+def count_checkin(session: Session, arrival: Arrival) -> None:
+    """Count a badge's new live check-in in its cell (and day), or recount where it can't."""
+    keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
+    badge = session.execute(HOLD_BADGE, keys).first()
+    # No row: a roster rebuild replaced it meanwhile. Inactive badges count nowhere.
+    if badge is None or (badge.status == "active" and not _counted(session, arrival, badge)):
+        refresh_badge(session, arrival.badge_id)
+
+
+def _counted(session: Session, arrival: Arrival, badge) -> bool:
+    """Add the held badge's check-in to its cell and day; False if only a recount can."""
+    keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
+    cell = dict(zip(("b_agency_id", "b_category_code", "b_gender"), badge[:3], strict=True))
+    counted = session.execute(COUNT_ARRIVAL, {**keys, **cell, "b_day": arrival.day}).first()
+    if counted is None:  # no cell row yet
+        return False
+    earlier = counted.same_day_first
+    if arrival.day is not None and earlier is None:
+        _count_day(session, (arrival.event_id, *badge[:3]), arrival.day, arrival.at)
+    # Arriving before the badge's first arrival of the day moves it, and maybe the day's last.
+    return earlier is None or earlier <= arrival.at
+
+
+def _count_day(session: Session, cell: tuple, day: date, at: datetime) -> None:
+    """Add a badge's first check-in of a day to its cell's day row."""
+    row = {**dict(zip(KEY, cell, strict=True)), "day": day, "attended": 1}
+    row.update(first_arrival=at, last_arrival=at)
+    session.execute(ADD_DAY[session.get_bind().dialect.name], row)
+
+
+def hold_badge(session: Session, event_id: int, badge_id: int) -> None:
+    """Lock a badge's roster row before changing its check-ins, as a new check-in does."""
+    session.execute(HOLD_BADGE, {"b_event": event_id, "b_badge": badge_id})
 
 
 def refresh_badge(session: Session, badge_id: int) -> None:
