@@ -72,6 +72,11 @@ class WorkerProcess:
             time.sleep(0.2)
         raise RuntimeError(f"worker did not start:\n{self.log.read_text(errors='replace')}")
 
+    def revive(self) -> None:
+        """Start the worker again if it exited, as compose's `restart: unless-stopped` does."""
+        if self.process is not None and self.process.poll() is not None:
+            self.start()
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes at once, as a crash would."""
         os.killpg(self.process.pid, signal.SIGKILL)
