@@ -256,9 +256,11 @@ def _measure(url: str, options) -> list[tuple]:
     from services.checkin.app import create_app
     from services.checkin.config import CheckinConfig
     from shared.identity import issue_api_token
+    from shared.web import freeze_startup_heap
 
     config = CheckinConfig(url, "redis://127.0.0.1:1/0", SECRET, "ar", [])
     client = create_app(config).test_client()
+    freeze_startup_heap()  # as each service's wsgi.py does after building its app
     token = issue_api_token(SECRET, subject="bench", role="organizer", token_id="bench")
     headers = {"Authorization": f"Bearer {token}"}
     rows = []
