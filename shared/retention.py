@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import env_int
@@ -25,6 +26,16 @@ DEFAULT_RETENTION_DAYS = 180
 # purge(session, cutoff) anonymises events whose last day is before `cutoff` (also the day before
 # which any dated personal record may go) and returns the rows changed, by table.
 Purge = Callable[[Session, date], dict[str, int]]
+
+
+def clear_audit_details(session: Session, audit_entry, events: list[int]) -> int:
+    """Keep who did what and when in an audit log; drop the details (reasons, search terms)."""
+    rows = session.scalars(select(audit_entry).where(audit_entry.event_id.in_(events))).all()
+    changed = [row for row in rows if row.detail]
+    for row in changed:
+        row.detail = {}
+    session.flush()
+    return len(changed)
 
 
 def retention_days(environ: Mapping[str, str] = os.environ) -> int:

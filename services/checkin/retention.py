@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.checkin.models import AuditEntry, Checkin, EventInfo, RosterEntry, Scan
-from shared.retention import PURGED, expired
+from shared.retention import PURGED, clear_audit_details, expired
 
 
 def purge(session: Session, cutoff: date) -> dict[str, int]:
@@ -23,7 +23,7 @@ def purge(session: Session, cutoff: date) -> dict[str, int]:
     return {
         "roster": _roster(session, events),
         "scans": _scans(session, events),
-        "audit_log": _audit(session, events),
+        "audit_log": clear_audit_details(session, AuditEntry, events),
         "checkins": _update(
             session,
             Checkin,
@@ -54,16 +54,6 @@ def _scans(session: Session, events: list[int]) -> int:
     changed = [row for row in rows if set(row.answer) - {"status"}]
     for row in changed:
         row.answer = {"status": row.status}
-    session.flush()
-    return len(changed)
-
-
-def _audit(session: Session, events: list[int]) -> int:
-    """Who did what stays; the details (search terms, names) go."""
-    rows = session.scalars(select(AuditEntry).where(AuditEntry.event_id.in_(events))).all()
-    changed = [row for row in rows if row.detail]
-    for row in changed:
-        row.detail = {}
     session.flush()
     return len(changed)
 

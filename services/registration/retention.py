@@ -25,7 +25,7 @@ from services.registration.models import (
     Registration,
 )
 from services.registration.print_models import PrintJob
-from shared.retention import PURGED, expired
+from shared.retention import PURGED, clear_audit_details, expired
 
 
 def purge(session: Session, cutoff: date) -> dict[str, int]:
@@ -42,7 +42,7 @@ def purge(session: Session, cutoff: date) -> dict[str, int]:
         "outbox": _outbox(session, events, since),
         "invitations": _invitations(session, events),
         "print_jobs": _print_jobs(session, events),
-        "audit_log": _audit_log(session, events),
+        "audit_log": clear_audit_details(session, AuditEntry, events),
         "idempotency_records": session.execute(
             delete(IdempotencyRecord).where(IdempotencyRecord.created_at < since)
         ).rowcount,
@@ -78,16 +78,6 @@ def _invitations(session: Session, events: list[int]) -> int:
         row.name, row.email, row.invited_by = PURGED, f"{row.id}@purged.invalid", PURGED
     session.flush()
     return len(rows)
-
-
-def _audit_log(session: Session, events: list[int]) -> int:
-    """Who did what and when stays; the details (reasons typed by staff) go."""
-    rows = session.scalars(select(AuditEntry).where(AuditEntry.event_id.in_(events))).all()
-    changed = [row for row in rows if row.detail]
-    for row in changed:
-        row.detail = {}
-    session.flush()
-    return len(changed)
 
 
 def _print_jobs(session: Session, events: list[int]) -> int:
