@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.loadgen import Result
+from bench.registration import postgres_schema
 from bench.server import ROOT, Server, SetupError, request
 
 EVENT_ID = 1
@@ -77,24 +78,8 @@ def database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'checkin.db'}"
         return
-    import psycopg
-
-    schema = f"bench_{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.Error as error:
-        raise SetupError(f"cannot create schema on {pg_url}: {error}") from error
-    try:
-        # application_name tags the service's connections so that their CPU can be counted.
-        query = f"options=-csearch_path%3D{schema}&application_name={schema}"
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}{query}"
-    finally:
-        try:
-            with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        except psycopg.Error as error:
-            print(f"warning: cannot drop schema {schema}: {error}", file=sys.stderr)
+    with postgres_schema(pg_url) as url:
+        yield url
 
 
 def service_env(tmp: Path, database_url: str, public_keys: list) -> dict[str, str]:

@@ -141,7 +141,11 @@ def database(kind: str, pg_url: str, tmp: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_schema(pg_url: str) -> Iterator[str]:
-    """Create a throwaway schema, yield a URL whose search_path is it, drop it at the end."""
+    """Create a throwaway schema, yield a URL whose search_path is it, drop it at the end.
+
+    The URL also names the schema as application_name, which tags the service's connections so
+    that their CPU can be counted (bench.checkin's CpuMeter).
+    """
     import psycopg
 
     schema = f"bench_{secrets.token_hex(6)}"
@@ -151,7 +155,8 @@ def postgres_schema(pg_url: str) -> Iterator[str]:
     except psycopg.Error as error:
         raise SetupError(f"cannot create schema on {pg_url}: {error}") from error
     try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
+        query = f"options=-csearch_path%3D{schema}&application_name={schema}"
+        yield f"{pg_url}{'&' if '?' in pg_url else '?'}{query}"
     finally:
         try:
             with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
