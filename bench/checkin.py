@@ -45,8 +45,10 @@ nonce (the service answers a nonce once).
 
 Closed loop: C threads send --count requests, each waiting for its answer. Open loop: one
 scheduler thread queues request k at t0 + k/R, sender threads take them; latency runs from the
-scheduled time, so waiting for a free sender counts (no coordinated omission). `/bare` is measured
-the same way in the same run, just before each check-in phase. The table reports correct answers
+scheduled time, so waiting for a free sender counts (no coordinated omission). `/bare` and
+`/floor` (a bare endpoint that inserts one row with a unique key and commits: the least a
+recorded scan must do) are measured the same way in the same run, just before each check-in
+phase. The table reports correct answers
 per second of wall time, p50/p99/max latency of correct answers and the ratio to `/bare` in the
 same mode. Exits non-zero only when a setup step fails.
 """
@@ -68,6 +70,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from bench import procstat, server
+from bench.bare_app import create_floor_table
 from bench.checkin_report import (
     cost_lines,
     figures,
@@ -90,7 +93,7 @@ from bench.checkin_setup import (
     service_env,
     sign_tokens,
 )
-from bench.checkin_traffic import BareTraffic, ScanTraffic, closed_loop, open_loop
+from bench.checkin_traffic import BareTraffic, FloorTraffic, ScanTraffic, closed_loop, open_loop
 from bench.figures import Figure
 from bench.loadgen import Result
 from bench.server import Server, free_port
@@ -201,7 +204,7 @@ def measure(setup: Setup, server: Server, args: argparse.Namespace) -> tuple[lis
     kind, rows, notes = setup.kind, [], []
     query = parse_qs(urlsplit(setup.env["CHECKIN_DATABASE_URL"]).query)
     meter = CpuMeter(server.process.pid, args.pg_url, query.get("application_name", [None])[0])
-    bare = BareTraffic()
+    bare, floor = BareTraffic(), FloorTraffic()
     closed_loop(server.port, bare.make, args.warmup, 8, args.max_seconds)
     modes = [("closed", f"c{c}", c) for c in args.concurrency]
     modes.append(("open", f"{args.rate:g}/s", None))
@@ -216,7 +219,7 @@ def measure(setup: Setup, server: Server, args: argparse.Namespace) -> tuple[lis
         scans.answers.clear()
         count = args.count if mode == "closed" else open_count(args)
         scans.plan(count)
-        for traffic in (bare, scans):
+        for traffic in (bare, floor, scans):
             if mode == "closed":
                 run = functools.partial(
                     closed_loop, server.port, traffic.make, count, concurrency, args.max_seconds
@@ -251,6 +254,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], list
     ):
         env = service_env(Path(tmp), url, public_keys)
         migrate(env)
+        create_floor_table("checkin", env)
         began = time.perf_counter()
         lists = load_roster(env, tokens, loads)
         notes = [

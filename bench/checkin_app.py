@@ -13,4 +13,4 @@ def build() -> Dispatcher:
     """Return the benchmark server's WSGI app (gunicorn factory): `/bare`, else check-in."""
     from services.checkin.app import create_app
 
-    return Dispatcher(create_bare_app(), create_app())
+    return Dispatcher(create_bare_app("checkin"), create_app())

@@ -79,6 +79,15 @@ def goal_lines(rows: list[Row], args: argparse.Namespace) -> list[str]:
             f"goal PostgreSQL c32 throughput >= {GOAL_RATIO:.0%} of bare: "
             f"{scans.result.rate:.0f} vs {bare.result.rate:.0f} req/s = {ratio:.0%}, {verdict}"
         )
+    floor = by.get(("postgres", "floor", "c32"))
+    if bare and floor and bare.result.rate:
+        lines.append(
+            f"ceiling: the floor endpoint (one row inserted and committed, nothing else) reaches "
+            f"{floor.result.rate / bare.result.rate:.0%} of bare at PostgreSQL c32; a scan "
+            f"reaches {scans.result.rate / floor.result.rate:.0%} of the floor"
+            if scans
+            else f"ceiling: floor at {floor.result.rate / bare.result.rate:.0%} of bare"
+        )
     opened = by.get(("postgres", "checkin", f"{args.rate:g}/s"))
     if opened:
         p99 = opened.result.percentile_ms(99)
@@ -128,7 +137,7 @@ def cost_lines(rows: list[Row]) -> list[str]:
     """Service CPU (gunicorn, plus postgres on PostgreSQL) per request, less sensitive to noise."""
     lines = []
     for row in rows:
-        if row.endpoint != "checkin":
+        if row.endpoint == "bare":
             continue
         bare = next(
             (
@@ -143,7 +152,7 @@ def cost_lines(rows: list[Row]) -> list[str]:
         scan_cpu, bare_cpu = service_cpu_ms(row), service_cpu_ms(bare)
         lines.append(
             f"{row.database} {row.load}: service CPU per request: bare {bare_cpu:.2f} ms, "
-            f"scan {scan_cpu:.2f} ms; CPU-cost ratio {bare_cpu / scan_cpu:.0%}"
+            f"{row.endpoint} {scan_cpu:.2f} ms; CPU-cost ratio {bare_cpu / scan_cpu:.0%}"
         )
     return lines
 

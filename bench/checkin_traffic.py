@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 
-from bench.bare_app import BARE_PATH
+from bench.bare_app import BARE_PATH, FLOOR_PATH
 from bench.checkin_setup import EXPECTED, MIX, SCAN_PATH, STALE
 from bench.loadgen import Result, run_threads
 from bench.server import HOST
@@ -41,6 +41,16 @@ class BareTraffic:
     def check(status: int, body: bytes) -> str | None:
         """Return an error label unless the answer is a 200."""
         return None if status == 200 else f"HTTP {status}"
+
+
+class FloorTraffic(BareTraffic):
+    """POST /floor: one row inserted and committed; any 200 answer is correct."""
+
+    name = "floor"
+
+    def make(self, _i: int) -> Request:
+        """Return the i-th request."""
+        return "POST", FLOOR_PATH, b"", {"Accept": "application/json"}, self.check
 
 
 class ScanTraffic:

