@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request
+from flask import session as form_state
 from marshmallow import ValidationError
 
 from services.registration.account_schemas import LoginSchema, NewPasswordSchema
@@ -85,6 +86,9 @@ def _open_session(opened: dict) -> None:
 
 
 def _logged_in(cookie: str, target: str):
+    # A new form token too: one read before logging in (say, from a cookie planted by someone
+    # else) must not pass the CSRF check of the signed-in session.
+    form_state.clear()
     response = redirect(target, code=303)
     secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
     response.set_cookie(
@@ -106,6 +110,7 @@ def logout():
     session = db_session()
     revoke_api_token(session, current_identity().token_id)
     session.commit()
+    form_state.clear()  # the next person at this browser gets a form token of their own
     response = redirect("/login", code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

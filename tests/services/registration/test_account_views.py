@@ -98,6 +98,17 @@ def test_logout_ends_the_session_server_side(client, make_account):
     assert client.get("/account", headers={"Accept": "text/html"}).status_code == 303
 
 
+def test_a_form_token_from_before_logging_in_is_refused_after_it(client, make_account):
+    """A planted pre-login cookie (its form token known to whoever planted it) dies at login."""
+    make_account("viewer", email="v@example.org")
+    planted = csrf_token(client.get("/login").get_data(as_text=True))
+    assert log_in(client, "v@example.org").status_code == 303
+    forged = client.post("/account", data={"label": "forged", "csrf_token": planted})
+    assert forged.status_code == 403
+    assert "hdr_" not in forged.get_data(as_text=True)
+    assert post_form(client, "/account", {"label": "mine"}).status_code == 200
+
+
 def test_account_page_creates_shows_once_and_revokes_a_token(client, make_account):
     make_account("viewer", email="v@example.org")
     log_in(client, "v@example.org")
