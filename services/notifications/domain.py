@@ -57,6 +57,14 @@ def resendable(kind: str) -> bool:
     return kind not in ACCOUNT_MESSAGE_KINDS
 
 
+def as_resent(payload: dict, latest: dict | None) -> dict:
+    """A delegate message sent again: its own text, to the delegate as they are now."""
+    # A corrected address must not get the private link again at the old one, nor a revoked badge.
+    if latest is None:
+        return payload
+    return payload | {key: latest[key] for key in ("delegate", "badge_token", "self_service_url")}
+
+
 def address(delegate: dict, channel: str) -> str | None:
     """Return the delegate's address on a channel, if any."""
     return delegate.get("email") if channel == "email" else delegate.get("phone")

@@ -8,6 +8,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "لا يُعاد إرسال رسائل استعادة كلمة المرور والدعوات: اطلب استعادة أو دعوة جديدة، فتصل برابط"
         " جديد.",
     ),
+    "no_address_on_channel": (
+        "The delegate no longer has an address on this channel: nothing was sent.",
+        "لم يعد لدى المندوب عنوان على هذه القناة: لم يُرسل شيء.",
+    ),
     "sms_too_long": (
         "As an SMS this message takes {segments} parts; at most {max} are sent. Shorten {body}.",
         "هذه الرسالة تحتاج {segments} أجزاء في الرسائل القصيرة، والحد الأقصى {max}. اختصر {body}.",

@@ -171,17 +171,19 @@ def resend(session: Session, delivery_id: int) -> Delivery:
         )
     ).all()
     key = f"{original.idempotency_key}:resend:{len(copies) + 1}"
-    copy, _ = _log(
-        session,
-        key,
-        original.payload,
-        original.kind,
-        original.channel,
-        original.recipient,
-        original.extra,
-    )
+    payload = domain.as_resent(original.payload, _latest_payload(session, original.badge_id))
+    to = domain.address(payload["delegate"], original.channel)
+    if not to:
+        raise DomainError("no_address_on_channel", kind="conflict")
+    copy, _ = _log(session, key, payload, original.kind, original.channel, to, original.extra)
     session.commit()
     return copy
+
+
+def _latest_payload(session: Session, badge_id: int) -> dict | None:
+    """The newest delegate event known for a badge."""
+    recipient = session.get(Recipient, badge_id)
+    return recipient.payload if recipient is not None else None
 
 
 def stuck_deliveries(session: Session, older_than: timedelta, limit: int = 500) -> list[int]:

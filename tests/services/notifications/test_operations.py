@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from services.notifications import operations
 from services.notifications.models import Delivery, Recipient
+from shared.problems import DomainError
 from tests.conftest import rollback_factory
 from tests.services.notifications.payloads import delegate_event
 
@@ -89,6 +90,27 @@ def test_resend_makes_a_new_delivery_with_its_own_key(session):
     second = operations.resend(session, delivery_id)
     assert copy.id != delivery_id and copy.idempotency_key.endswith(":resend:1")
     assert second.idempotency_key.endswith(":resend:2")
+
+
+def test_resend_goes_to_the_delegates_corrected_address_with_the_current_link(session):
+    mistyped = delegate_event(channel="email", email="someone-else@example.org")
+    [delivery_id] = operations.record_delegate_event(session, mistyped)
+    corrected = delegate_event("delegate.updated", version=2, channel="email")
+    corrected["self_service_url"] += "-reissued"
+    operations.record_delegate_event(session, corrected)
+    copy = operations.resend(session, delivery_id)
+    assert (copy.kind, copy.recipient) == ("confirmation", "yusra@example.org")
+    assert copy.payload["self_service_url"] == corrected["self_service_url"]
+    assert "someone-else@example.org" not in str(copy.payload)
+
+
+def test_resend_on_a_channel_the_delegate_no_longer_has_is_refused(session):
+    [email_id, _] = operations.record_delegate_event(session, delegate_event(channel="both"))
+    sms_only = delegate_event("delegate.updated", version=2, channel="sms", email=None)
+    operations.record_delegate_event(session, sms_only)
+    with pytest.raises(DomainError) as refused:
+        operations.resend(session, email_id)
+    assert (refused.value.code, refused.value.status) == ("no_address_on_channel", 409)
 
 
 def test_reminder_is_logged_once_per_delegate_the_day_before(session):
