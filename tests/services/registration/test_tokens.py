@@ -43,3 +43,13 @@ def test_an_organizer_registers_through_the_api_with_real_connections(config, co
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 201 and response.get_json()["category"]["code"] == "SPEAKER"
+
+
+def test_create_token_command_issues_no_door_device_or_delegate_token(app):
+    """Door devices are enrolled in check-in (one event and gate, revocable there), not here."""
+    runner = app.test_cli_runner()
+    for role in ("device", "delegate"):
+        refused = runner.invoke(args=["create-token", "--role", role, "--label", "door 1"])
+        assert refused.exit_code == 2 and "hdr_" not in refused.output, role
+    issued = runner.invoke(args=["create-token", "--role", "viewer", "--label", "reports"])
+    assert issued.exit_code == 0 and issued.output.startswith("hdr_")
