@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import (
+    Connection,
     and_,
     bindparam,
     case,
@@ -168,7 +169,7 @@ class Arrival(NamedTuple):
     at: datetime
 
 
-def count_checkin(session: Session, arrival: Arrival) -> None:
+def count_checkin(session: Session | Connection, arrival: Arrival) -> None:
     """Count a badge's new live check-in in its cell (and day), or recount where it can't."""
     keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
     badge = session.execute(HOLD_BADGE, keys).first()
@@ -177,7 +178,7 @@ def count_checkin(session: Session, arrival: Arrival) -> None:
         refresh_badge(session, arrival.badge_id)
 
 
-def _counted(session: Session, arrival: Arrival, badge) -> bool:
+def _counted(session: Session | Connection, arrival: Arrival, badge) -> bool:
     """Add the held badge's check-in to its cell and day; False if only a recount can."""
     keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
     cell = dict(zip(("b_agency_id", "b_category_code", "b_gender"), badge[:3], strict=True))
@@ -191,11 +192,11 @@ def _counted(session: Session, arrival: Arrival, badge) -> bool:
     return earlier is None or earlier <= arrival.at
 
 
-def _count_day(session: Session, cell: tuple, day: date, at: datetime) -> None:
+def _count_day(session: Session | Connection, cell: tuple, day: date, at: datetime) -> None:
     """Add a badge's first check-in of a day to its cell's day row."""
     row = {**dict(zip(KEY, cell, strict=True)), "day": day, "attended": 1}
     row.update(first_arrival=at, last_arrival=at)
-    session.execute(ADD_DAY[session.get_bind().dialect.name], row)
+    session.execute(ADD_DAY[_dialect(session)], row)
 
 
 def hold_badge(session: Session, event_id: int, badge_id: int) -> None:
@@ -203,9 +204,9 @@ def hold_badge(session: Session, event_id: int, badge_id: int) -> None:
     session.execute(HOLD_BADGE, {"b_event": event_id, "b_badge": badge_id})
 
 
-def refresh_badge(session: Session, badge_id: int) -> None:
+def refresh_badge(session: Session | Connection, badge_id: int) -> None:
     """Recount the cell of a badge whose check-ins just changed (nothing if it is unknown)."""
-    claim = CLAIM_BADGE[session.get_bind().dialect.name]
+    claim = CLAIM_BADGE[_dialect(session)]
     cell = session.execute(claim, {"badge_id": badge_id}).first()
     if cell is not None:
         _recount(session, dict(zip(KEY, cell, strict=True)))
@@ -213,23 +214,23 @@ def refresh_badge(session: Session, badge_id: int) -> None:
 
 def refresh_cells(session: Session, cells: Iterable[tuple]) -> None:
     """Recount these (event, agency, category, gender) cells, claimed in one order."""
-    claim = CLAIM_CELL[session.get_bind().dialect.name]
+    claim = CLAIM_CELL[_dialect(session)]
     for cell in sorted(set(cells)):
         keys = dict(zip(KEY, cell, strict=True))
         session.execute(claim, keys)
         _recount(session, keys)
 
 
-def _recount(session: Session, keys: dict) -> None:
+def _recount(session: Session | Connection, keys: dict) -> None:
     """Recount one claimed cell: its totals and its days."""
     session.execute(FORGET_CELL_DAYS, keys)
-    session.execute(CELL_TOTALS[session.get_bind().dialect.name], keys)
+    session.execute(CELL_TOTALS[_dialect(session)], keys)
     session.execute(CELL_DAYS, keys)
 
 
 def rebuild(session: Session, event_id: int) -> None:
     """Recount every tally of an event from its roster and check-ins (rebuild and restore)."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     if dialect == "postgresql":
         # Scans then wait to claim their cell, and recount it after this commits.
         session.execute(text("LOCK TABLE attendance_cells IN EXCLUSIVE MODE"))
@@ -237,6 +238,11 @@ def rebuild(session: Session, event_id: int) -> None:
     session.execute(delete(CELLS).where(CELLS.c.event_id == event_id))
     session.execute(EVENT_TOTALS[dialect], {"event_id": event_id})
     session.execute(EVENT_DAYS, {"event_id": event_id})
+
+
+def _dialect(session: Session | Connection) -> str:
+    """The database's dialect name, from a session or (on a scan's hot path) its connection."""
+    return (session.get_bind() if isinstance(session, Session) else session).dialect.name
 
 
 def cell_of(values: dict) -> tuple:
