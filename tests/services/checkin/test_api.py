@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.checkin import operations
 from services.checkin.models import Checkin
+from services.checkin.schemas import ScanAnswerSchema
 from shared import qr
 from tests.services.checkin.conftest import EVENT_ID, bearer, nonce, roster_event, token
 
@@ -175,6 +176,21 @@ def test_bad_scans_name_the_field(client, device, body, field):
     response = client.post("/api/v1/scans", json=body, headers=headers)
     assert response.status_code == 422
     assert field in [e["field"] for e in response.get_json()["errors"]]
+
+
+def test_scan_answers_are_sent_as_their_schema_dumps_them(client, device, today_list):
+    _, headers = device
+    first = scan(client, headers, today_list.id, token(1), nonce="same-nonce-1")
+    answers = [
+        first.get_json(),
+        scan(client, headers, today_list.id, token(1)).get_json(),  # already checked in
+        scan(client, headers, today_list.id, "A" * 122).get_json(),  # invalid: no badge
+        scan(client, headers, today_list.id, token(1), nonce="same-nonce-1").get_json(),  # replay
+    ]
+    assert [a["status"] for a in answers] == ["ok", "already_checked_in", "invalid", "ok"]
+    assert answers[1]["first_checkin"] and answers[0]["badge"] and not answers[2]["badge"]
+    for answer in answers:
+        assert ScanAnswerSchema().dump(answer) == answer
 
 
 def test_public_keys_are_served_for_offline_verification(client):
