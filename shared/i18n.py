@@ -34,6 +34,10 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "too_small": ("Must be at least {min}.", "يجب ألا تقل القيمة عن {min}."),
     "too_large": ("Must be at most {max}.", "يجب ألا تزيد القيمة عن {max}."),
     "invalid": ("Invalid value.", "قيمة غير صالحة."),
+    "invalid_characters": (
+        "Contains characters that are not allowed.",
+        "يحتوي على رموز غير مسموحة.",
+    ),
     "validation_failed": ("Some fields are invalid.", "بعض الحقول غير صالحة."),
     "bad_request": ("The request could not be understood.", "تعذّر فهم الطلب."),
     "invalid_json": ("The body is not valid JSON.", "محتوى الطلب ليس JSON صالحاً."),

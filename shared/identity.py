@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -48,6 +49,17 @@ class Identity:
 def new_token_id() -> str:
     """Return a fresh random token id."""
     return secrets.token_urlsafe(12)
+
+
+_TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_token_id(text: str) -> bool:
+    """Whether `text` can be a token (or device) id: ids are URL-safe; anything else names none.
+
+    Looked up as is, a NUL in a path id was refused by PostgreSQL (a 400 naming nothing).
+    """
+    return _TOKEN_ID.fullmatch(text) is not None
 
 
 def issue_api_token(

@@ -17,6 +17,7 @@ from shared.db import is_unavailable
 from shared.i18n import Catalog, direction, negotiate
 from shared.openapi import ProblemDocs
 from shared.problems import PROBLEM_MEDIA_TYPE, DomainError, flatten_messages, problem_body
+from shared.routing import DatabaseId
 
 HERE = Path(__file__).parent
 CODE_BY_STATUS = {
@@ -55,6 +56,7 @@ def init_web(app: Flask, catalog: Catalog, factory: sessionmaker[Session]) -> No
     app.extensions["hudoor_catalog"] = catalog
     app.json.ensure_ascii = False
     app.extensions["hudoor_sessions"] = factory
+    app.url_map.converters["id"] = DatabaseId  # before any route of the service is added
     app.register_blueprint(shared_blueprint)
     # Imported here: the access module reads this module's request session.
     from shared.access import current_identity, enforce_policy

@@ -234,7 +234,7 @@ def _url(rule) -> str:
         converter, _, variable = match.group(1).rpartition(":")
         if variable in SAMPLE_VALUES:
             return SAMPLE_VALUES[variable]
-        return "1" if converter.startswith("int") else "SAMPLE"
+        return "1" if converter.startswith(("int", "id")) else "SAMPLE"
 
     return re.sub(r"<([^>]+)>", sample, rule.rule)
 

@@ -91,7 +91,7 @@ def manual_checkin(data):
     return operations.manual_checkin(db_session(), request, _actor(), _scope())
 
 
-@blp.route("/checkins/<int(max=2147483647):checkin_id>/undo", methods=["POST"])
+@blp.route("/checkins/<id:checkin_id>/undo", methods=["POST"])
 @blp.arguments(UndoSchema)
 @blp.response(200, CheckinSchema)
 @allow(*MANAGE)
@@ -100,7 +100,7 @@ def undo(data, checkin_id):
     return operations.undo_checkin(db_session(), checkin_id, data["reason"], _actor(), _scope())
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/search", methods=["POST"])
+@blp.route("/events/<id:event_id>/search", methods=["POST"])
 @blp.arguments(SearchQuerySchema)
 @blp.response(200, SearchResultSchema(many=True))
 @allow(*DOOR)
@@ -114,7 +114,7 @@ def search(args, event_id):
     return [{**operations.badge_view(e), "status": e.status} for e in entries]
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/lists")
+@blp.route("/events/<id:event_id>/lists")
 @blp.response(200, CheckinListSchema(many=True))
 @allow(*DOOR)
 def lists(event_id):
@@ -123,7 +123,7 @@ def lists(event_id):
     return operations.lists_of(db_session(), event_id)
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/lists", methods=["POST"])
+@blp.route("/events/<id:event_id>/lists", methods=["POST"])
 @blp.arguments(CheckinListSchema)
 @blp.response(201, CheckinListSchema)
 @allow(*MANAGE)
@@ -133,7 +133,7 @@ def add_list(data, event_id):
     return operations.add_list(db_session(), event_id, data)
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/counts")
+@blp.route("/events/<id:event_id>/counts")
 @blp.response(200, CountSchema(many=True))
 @allow(*DOOR, "viewer")
 def counts(event_id):
@@ -142,7 +142,7 @@ def counts(event_id):
     return operations.live_counts(db_session(), event_id)
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/devices", methods=["POST"])
+@blp.route("/events/<id:event_id>/devices", methods=["POST"])
 @blp.arguments(DeviceRequestSchema)
 @blp.response(201, DeviceSchema)
 @allow(*MANAGE)

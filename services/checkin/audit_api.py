@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import RAISE, fields, validate
 
 from services.checkin.operations import audit
 from shared.access import allow, current_identity, require_event_scope
-from shared.fields import StrictSchema, database_int
+from shared.fields import StrictSchema, Text, database_int
 from shared.web import db_session
 
 MANAGE = ("admin", "organizer")
@@ -17,7 +17,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit log"
 class AuditQuerySchema(StrictSchema):
     """Which entries: an action, a badge; a page before an entry id."""
 
-    action = fields.String(load_default=None, validate=validate.Length(max=40))
+    action = Text(40, load_default=None)
     badge = database_int(strict=False, load_default=None)
     before = database_int(strict=False, load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
@@ -35,8 +35,8 @@ class AuditEntrySchema(StrictSchema):
     detail = fields.Dict()
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/audit")
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.route("/events/<id:event_id>/audit")
+@blp.arguments(AuditQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AuditEntrySchema(many=True))
 @allow(*MANAGE)
 def audit_log(args, event_id):

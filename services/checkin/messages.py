@@ -106,6 +106,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "التقسيم حسب الجهة أو اليوم أو الفئة أو الجنس (مفصولة بفواصل، كلٌّ مرة واحدة).",
     ),
     "agency_not_found": ("No such agency.", "الجهة غير موجودة."),
+    "invalid_nonce": (
+        "Must be 8 to 64 letters, digits or . _ : - (a new one for each scan).",
+        "يجب أن يتكون من 8 إلى 64 حرفاً لاتينياً أو رقماً أو . _ : - (جديد لكل مسح).",
+    ),
     "report.title": ("Attendance by agency", "الحضور حسب الجهة"),
     "report.generated": ("Generated {at}", "أُعدّ في {at}"),
     "report.summary": ("Summary", "الملخص"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from services.checkin import exports, figures, report_pdf
@@ -27,7 +28,7 @@ from shared.web import db_session, translate
 
 REPORTS = ("admin", "organizer", "viewer", "focal_point")
 CONTACT = ("admin", "organizer")
-EVENT = "/events/<int(max=2147483647):event_id>"
+EVENT = "/events/<id:event_id>"
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -53,7 +54,7 @@ def _audit(scope: attendance.Scope, action: str, **detail) -> None:
 
 
 @blp.route(f"{EVENT}/attendance")
-@blp.arguments(AttendanceQuerySchema, location="query")
+@blp.arguments(AttendanceQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AttendanceSchema)
 @allow(*REPORTS)
 def attendance_report(args, event_id):
@@ -64,7 +65,7 @@ def attendance_report(args, event_id):
 
 
 @blp.route(f"{EVENT}/no-shows")
-@blp.arguments(PeopleQuerySchema, location="query")
+@blp.arguments(PeopleQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, PersonSchema(many=True))
 @allow(*REPORTS)
 def no_shows(args, event_id):
@@ -97,7 +98,7 @@ def _agency_id(scope: attendance.Scope, code: str | None) -> int | None:
 
 
 @blp.route(f"{EVENT}/inside")
-@blp.arguments(InsideQuerySchema, location="query")
+@blp.arguments(InsideQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, InsideSchema(many=True))
 @allow(*REPORTS)
 def inside(args, event_id):
@@ -117,7 +118,7 @@ def inside_count(event_id):
 
 
 @blp.route(f"{EVENT}/arrivals")
-@blp.arguments(ArrivalsQuerySchema, location="query")
+@blp.arguments(ArrivalsQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, ArrivalSchema(many=True))
 @allow(*REPORTS)
 def arrivals(args, event_id):
@@ -127,7 +128,7 @@ def arrivals(args, event_id):
 
 
 @blp.route(f"{EVENT}/attendance.<any(csv, xlsx, pdf):kind>")
-@blp.arguments(AttendanceQuerySchema, location="query")
+@blp.arguments(AttendanceQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, content_type="application/octet-stream")
 @allow(*REPORTS)
 def export(args, event_id, kind):

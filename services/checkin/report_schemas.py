@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.checkin import figures
 from services.checkin.schemas import RosterNamesSchema, StrictSchema
-from shared.fields import database_int
+from shared.fields import Text, database_int
 
 
 def _breakdown(text: str) -> None:
@@ -26,7 +26,7 @@ class AttendanceQuerySchema(StrictSchema):
 
 
 class PeopleQuerySchema(StrictSchema):
-    agency = fields.String(load_default=None, validate=validate.Length(max=32))
+    agency = Text(32, load_default=None)
     day = fields.Date(load_default=None)
     lang = fields.String(load_default=None, validate=validate.OneOf(("ar", "en")))
 

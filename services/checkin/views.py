@@ -45,7 +45,7 @@ def scanner():
     return response, 200, {"Cache-Control": "no-cache"}
 
 
-@pages.route("/events/<int(max=2147483647):event_id>/dashboard")
+@pages.route("/events/<id:event_id>/dashboard")
 @allow(*REPORTS)
 def dashboard(event_id):
     """Registrations against quota, arrivals over time and attendance by agency, kept live."""

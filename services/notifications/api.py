@@ -44,7 +44,7 @@ def _delivery(delivery_id: int) -> Delivery:
     return delivery
 
 
-@blp.route("/deliveries/<int(max=2147483647):delivery_id>")
+@blp.route("/deliveries/<id:delivery_id>")
 @blp.response(200, DeliverySchema)
 @allow(*MANAGE)
 def read_delivery(delivery_id):
@@ -52,7 +52,7 @@ def read_delivery(delivery_id):
     return _delivery(delivery_id)
 
 
-@blp.route("/deliveries/<int(max=2147483647):delivery_id>/resend", methods=["POST"])
+@blp.route("/deliveries/<id:delivery_id>/resend", methods=["POST"])
 @blp.response(202, DeliverySchema)
 @allow(*MANAGE)
 def resend(delivery_id):
@@ -62,7 +62,7 @@ def resend(delivery_id):
     return copy
 
 
-@blp.route("/events/<int(max=2147483647):event_id>/broadcasts", methods=["POST"])
+@blp.route("/events/<id:event_id>/broadcasts", methods=["POST"])
 @blp.arguments(BroadcastSchema)
 @blp.response(202, BroadcastResultSchema)
 @allow(*MANAGE)

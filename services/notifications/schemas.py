@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 
 from services.notifications.models import STATUSES
-from shared.fields import Text, database_int
+from shared.fields import StrictSchema, Text, database_int
 
 
 class DeliverySchema(Schema):
@@ -58,21 +58,15 @@ class DeliveryQuerySchema(Schema):
         return {k: v for k, v in data.items() if k != "lang"}
 
 
-class AudienceSchema(Schema):
+class AudienceSchema(StrictSchema):
     """Who receives an organizer's message: everyone, or one agency and/or category."""
-
-    class Meta:
-        unknown = RAISE
 
     agency = Text(32)
     category = Text(32)
 
 
-class BroadcastSchema(Schema):
+class BroadcastSchema(StrictSchema):
     """An organizer's message to a chosen set of delegates, in both languages."""
-
-    class Meta:
-        unknown = RAISE
 
     audience = fields.Nested(AudienceSchema, load_default=dict)
     subject_ar = Text(200, required=True)

@@ -153,7 +153,7 @@ def _scope(session, scope: dict) -> tuple[int, int | None]:
     return event.id, agency.id if agency else None
 
 
-@blp.route("/accounts/<int(max=2147483647):account_id>/disable", methods=["POST"])
+@blp.route("/accounts/<id:account_id>/disable", methods=["POST"])
 @blp.response(200, AccountSchema)
 @allow("admin")
 def disable_account(account_id):
@@ -164,7 +164,7 @@ def disable_account(account_id):
     return account
 
 
-@blp.route("/accounts/<int(max=2147483647):account_id>/scopes", methods=["PUT"])
+@blp.route("/accounts/<id:account_id>/scopes", methods=["PUT"])
 @blp.arguments(ScopesSchema)
 @blp.response(200, AccountSchema)
 @allow("admin")
@@ -219,9 +219,7 @@ def list_invitations(ref):
     return invitations.invitations_of(db_session(), event)
 
 
-@blp.route(
-    "/events/<ref>/invitations/<int(max=2147483647):invitation_id>/withdraw", methods=["POST"]
-)
+@blp.route("/events/<ref>/invitations/<id:invitation_id>/withdraw", methods=["POST"])
 @blp.response(200, InvitationSchema)
 @allow(*MANAGE)
 def withdraw_invitation(ref, invitation_id):

@@ -210,7 +210,7 @@ def register(data, ref):
     return response
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>")
+@blp.route("/registrations/<id:registration_id>")
 @blp.response(200, RegistrationSchema)
 @allow(*DELEGATION)
 def read_registration(registration_id):
@@ -233,7 +233,7 @@ def _audited(registration_id: int, action: str, **detail):
     return registration
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/badge.png")
+@blp.route("/registrations/<id:registration_id>/badge.png")
 @blp.doc(responses={"200": {"content": {"image/png": {}}}})
 @allow(*DELEGATION)
 def badge_png(registration_id):
@@ -242,7 +242,7 @@ def badge_png(registration_id):
     return Response(qr.qr_png(token), mimetype="image/png")
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/badge.svg")
+@blp.route("/registrations/<id:registration_id>/badge.svg")
 @blp.doc(responses={"200": {"content": {"image/svg+xml": {}}}})
 @allow(*DELEGATION)
 def badge_svg(registration_id):
@@ -251,7 +251,7 @@ def badge_svg(registration_id):
     return Response(qr.qr_svg(token), mimetype="image/svg+xml")
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/cancel", methods=["POST"])
+@blp.route("/registrations/<id:registration_id>/cancel", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
 @allow(*DELEGATION)
@@ -267,7 +267,7 @@ def cancel(data, registration_id):
     return Presented(registration, context())
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/reissue", methods=["POST"])
+@blp.route("/registrations/<id:registration_id>/reissue", methods=["POST"])
 @blp.arguments(ReasonSchema, required=False)
 @blp.response(200, RegistrationSchema)
 @allow(*DELEGATION)

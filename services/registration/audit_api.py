@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import RAISE, fields, validate
 
 from services.registration import operations
 from services.registration.operations import audit
@@ -40,7 +40,7 @@ class AuditEntrySchema(StrictSchema):
 
 
 @blp.route("/events/<ref>/audit")
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AuditEntrySchema(many=True))
 @allow(*MANAGE)
 def audit_log(args, ref):

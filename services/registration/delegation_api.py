@@ -73,7 +73,7 @@ def register_for_agency(data, ref, code):
     return response
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/substitute", methods=["POST"])
+@blp.route("/registrations/<id:registration_id>/substitute", methods=["POST"])
 @blp.arguments(RegistrationSchema)
 @blp.response(201, RegistrationSchema)
 @allow(*DELEGATION)

@@ -47,10 +47,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Consent to the processing of your data is required to register.",
         "الموافقة على معالجة بياناتك شرط للتسجيل.",
     ),
-    "invalid_characters": (
-        "Contains characters that are not allowed.",
-        "يحتوي على رموز غير مسموحة.",
-    ),
     "phone_empty": ("Enter a mobile number.", "أدخل رقم الهاتف المحمول."),
     "phone_invalid": (
         "Not a valid phone number (e.g. 0770 123 4567 or +964 770 123 4567).",

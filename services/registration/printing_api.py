@@ -90,7 +90,7 @@ class PrintJobSchema(StrictSchema):
         )
 
 
-@blp.route("/registrations/<int(max=2147483647):registration_id>/badge.pdf")
+@blp.route("/registrations/<id:registration_id>/badge.pdf")
 @blp.arguments(LayoutArgsSchema, location="query")
 @blp.doc(responses={"200": {"content": {PDF: {}}}})
 @allow(*MANAGE)
@@ -134,7 +134,7 @@ def print_log(ref):
     return db_session().scalars(query.limit(500)).all()
 
 
-@blp.route("/badge-prints/<int(max=2147483647):job_id>")
+@blp.route("/badge-prints/<id:job_id>")
 @blp.response(200, PrintJobSchema)
 @allow(*MANAGE)
 def read_print(job_id):
@@ -142,7 +142,7 @@ def read_print(job_id):
     return _managed_job(job_id)
 
 
-@blp.route("/badge-prints/<int(max=2147483647):job_id>/file")
+@blp.route("/badge-prints/<id:job_id>/file")
 @blp.doc(responses={"200": {"content": {PDF: {}}}})
 @allow(*MANAGE)
 def print_file(job_id):

@@ -1,9 +1,9 @@
 """Shared field types: text as typed but never blank or carrying control characters."""
 
 import pytest
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.fields import Text, database_int
+from shared.fields import StrictSchema, Text, database_int, length
 
 
 class Named(Schema):
@@ -45,3 +45,60 @@ def test_text_is_measured_as_typed_so_padding_cannot_exceed_the_documented_maxim
         Named().load({"name": " " + "x" * 20})
     assert caught.value.messages == {"name": ["too_long:max=20"]}
     assert Named().load({"name": " " + "x" * 19})["name"] == "x" * 19
+
+
+# --- Found by fuzzing ----------------------------------------------------------------------------
+
+
+BAD = ["invalid_characters"]
+
+
+class Payload(StrictSchema):
+    name = fields.String()
+    tags = fields.List(fields.String())
+    audience = fields.Dict()
+
+
+@pytest.mark.parametrize(
+    "payload,errors",
+    [
+        ({"name": "\ud800"}, {"name": ["invalid_characters"]}),
+        ({"name": "ok", "tags": ["a", "x\udfffy"]}, {"tags": {1: ["invalid_characters"]}}),
+        ({"audience": {"agency": {"\udc00": 1}}}, {"audience": {"agency": {"\ufffd": BAD}}}),
+        ({"\ud83d": 1}, {"\ufffd": ["invalid_characters"]}),
+    ],
+)
+def test_lone_surrogates_are_refused_where_they_are(payload, errors):
+    # JSON's "\ud800" decodes to text no database or UTF-8 answer can hold: a 500 everywhere.
+    with pytest.raises(ValidationError) as caught:
+        Payload().load(payload)
+    assert caught.value.messages == errors
+
+
+def test_a_surrogate_pair_is_text_and_deep_payloads_are_walked_without_recursion():
+    assert Payload().load({"name": "\U0001f600"})["name"] == "😀"
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValidationError) as caught:
+        Payload().load({"tags": deep})
+    assert "tags" in caught.value.messages  # not a list of strings; no RecursionError on the way
+
+
+@pytest.mark.parametrize("value,code", [("", "required"), ("x" * 5, "too_long:max=4")])
+def test_length_rules_say_which_bound_was_missed(value, code):
+    class Gate(StrictSchema):
+        gate = fields.String(validate=length(4))
+
+    with pytest.raises(ValidationError) as caught:
+        Gate().load({"gate": value})
+    assert caught.value.messages == {"gate": [code]}
+
+
+def test_text_takes_further_rules_on_the_trimmed_text():
+    class Reason(StrictSchema):
+        reason = Text(10, validate=[validate.Length(min=3, error="too_short:min={min}")])
+
+    with pytest.raises(ValidationError) as caught:
+        Reason().load({"reason": "  ab  "})
+    assert caught.value.messages == {"reason": ["too_short:min=3"]}

@@ -9,8 +9,10 @@ from itsdangerous import URLSafeTimedSerializer
 
 from shared.identity import (
     InvalidCredential,
+    is_token_id,
     issue_api_token,
     issue_session,
+    new_token_id,
     sign_link,
     verify_api_token,
     verify_link,
@@ -182,3 +184,20 @@ def test_signed_scopes_that_are_not_lists_of_ids_are_malformed(scope, csrf):
     claims = {"sub": "x", "role": "admin", "ev": scope, "jti": "t", "csrf": csrf}
     with pytest.raises(InvalidCredential, match="malformed"):
         verify_session(SECRET, _signed(claims, "session"), max_age=60)
+
+
+@pytest.mark.parametrize(
+    "text,valid",
+    [
+        ("Zk3_-q9AbCdEfGhI", True),
+        ("0123456789abcdef", True),
+        ("", False),
+        ("a\x00b", False),
+        ("a/b", False),
+        ("x" * 65, False),
+        ("حضور", False),
+    ],
+)
+def test_only_url_safe_text_can_be_a_token_id(text, valid):
+    assert is_token_id(text) is valid
+    assert is_token_id(new_token_id())

@@ -19,6 +19,7 @@ from services.checkin.models import (
 from shared.arabic import search_key
 from shared.contact import phone_search_variants
 from shared.db import utcnow
+from shared.identity import is_token_id
 from shared.problems import DomainError
 
 SEARCH_LIMIT = 25
@@ -85,7 +86,7 @@ def create_device(session: Session, event_id: int, gate: str, name: str, actor: 
 
 def revoke_device(session: Session, device_id: str, actor: str, event_scope=None) -> Device:
     """Revoke a device: its token stops working at once."""
-    device = session.get(Device, device_id)
+    device = session.get(Device, device_id) if is_token_id(device_id) else None
     if device is None or (event_scope is not None and device.event_id not in event_scope):
         raise DomainError("device_not_found", kind="not_found")
     device.revoked_at = device.revoked_at or utcnow()

@@ -22,6 +22,7 @@ from services.registration.tokens import (
 from shared.identity import (
     SESSION_MAX_AGE,
     InvalidCredential,
+    is_token_id,
     sign_link,
     verify_api_token,
     verify_link,
@@ -43,7 +44,7 @@ def create_account(session: Session, ctx: Context, data: dict, scopes=()) -> Acc
         language=data.get("language", "ar"),
         password_hash=passwords.hash_password(data["password"]),
         created_at=ctx.clock(),
-        scopes=[AccountScope(event_id=e, agency_id=a) for e, a in scopes],
+        scopes=[AccountScope(event_id=e, agency_id=a) for e, a in dict.fromkeys(scopes)],
     )
     session.add(account)
     session.flush()
@@ -61,8 +62,15 @@ def disable_account(session: Session, ctx: Context, account: Account) -> Account
 
 def replace_scopes(session: Session, account: Account, scopes) -> Account:
     """Set the events (and agencies) an account acts on; its credentials, which carry the old
-    scope, end so the next login carries the new one."""
-    account.scopes = [AccountScope(event_id=e, agency_id=a) for e, a in scopes]
+    scope, end so the next login carries the new one.
+
+    Scopes are a set: one asked twice is one, and one the account has stays its row (a new row
+    for it was inserted before the old one was deleted, and broke the unique constraint)."""
+    wanted = dict.fromkeys(scopes)
+    kept = [scope for scope in account.scopes if (scope.event_id, scope.agency_id) in wanted]
+    have = {(scope.event_id, scope.agency_id) for scope in kept}
+    added = [AccountScope(event_id=e, agency_id=a) for e, a in wanted if (e, a) not in have]
+    account.scopes = kept + added
     revoke_account_credentials(session, account.id)
     session.flush()
     return account
@@ -129,7 +137,7 @@ def account_tokens(session: Session, account: Account) -> list[ApiToken]:
 
 def revoke_token(session: Session, account: Account, token_id: str) -> None:
     """Revoke one of the account's own tokens (another's is not found)."""
-    record = session.get(ApiToken, token_id)
+    record = session.get(ApiToken, token_id) if is_token_id(token_id) else None
     if record is None or record.account_id != account.id or record.kind != API:
         raise DomainError("token_not_found", kind="not_found")
     revoke_api_token(session, token_id)

@@ -226,6 +226,42 @@ def test_changing_an_accounts_scopes_makes_it_log_in_again(client, make_account,
     assert client.get("/api/v1/account", headers=old).status_code == 401
 
 
+def _scope_rows(session, account_id: int) -> list[tuple]:
+    from services.registration.account_models import AccountScope
+
+    query = select(AccountScope.event_id, AccountScope.agency_id)
+    return sorted(session.execute(query.where(AccountScope.account_id == account_id)).all())
+
+
+def test_scopes_replaced_by_ones_the_account_has_keep_them(client, session, make_account, bearer):
+    # Found by fuzzing: the same scope again was inserted before the old row went (a 500).
+    admin = bearer(make_account("admin"))
+    focal = make_account("focal_point", email="noor@example.org", agency="IWED")
+    iwed = _scope_rows(session, focal.id)
+    scopes = [{"event": "wli-gbv-2023", "agency": code} for code in ("IWED", "WED-KRK", "IWED")]
+    answer = client.put(
+        f"/api/v1/accounts/{focal.id}/scopes", json={"scopes": scopes}, headers=admin
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    rows = _scope_rows(session, focal.id)
+    assert len(rows) == 2 and iwed[0] in rows
+
+
+def test_a_scope_given_twice_is_one_scope(client, session, make_account, bearer):
+    admin = bearer(make_account("admin"))
+    scopes = [{"event": "wli-gbv-2023", "agency": "IWED"}] * 2
+    body = {"email": "noor@example.org", "name": "Noor", "role": "focal_point"}
+    body |= {"password": PASSWORD, "scopes": scopes}
+    created = client.post("/api/v1/accounts", json=body, headers=admin)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    organizer = make_account("organizer", email="amal@example.org")
+    twice = {"scopes": [{"event": "wli-gbv-2023"}, {"event": "wli-gbv-2023", "agency": None}]}
+    replaced = client.put(f"/api/v1/accounts/{organizer.id}/scopes", json=twice, headers=admin)
+    assert replaced.status_code == 200
+    assert len(_scope_rows(session, created.get_json()["id"])) == 1
+    assert len(_scope_rows(session, organizer.id)) == 1
+
+
 def test_scopes_that_do_not_suit_the_role_are_refused(client, make_account, bearer):
     admin = bearer(make_account("admin"))
     focal = make_account("focal_point", email="noor@example.org", agency="IWED")
@@ -244,3 +280,10 @@ def test_a_disabled_accounts_reset_link_does_not_work(client, session, ctx, make
     session.commit()
     new = {"password": "a-new-longer-password-7"}
     assert client.post(f"/api/v1/password-resets/{token}", json=new).status_code == 404
+
+
+def test_a_token_id_with_nul_is_not_found(client, make_account, bearer):
+    # Found by fuzzing on PostgreSQL, which refuses NUL in text: a 400 naming nothing.
+    auth = bearer(make_account("viewer"))
+    answer = client.post("/api/v1/account/tokens/a%00b/revoke", headers=auth)
+    assert (answer.status_code, answer.get_json()["code"]) == (404, "token_not_found")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.services.registration.api.calls import PROBLEM, REGISTER
-from tests.services.registration.conftest import delegate
+from services.registration.models import Registration
+from tests.services.registration.api.calls import PROBLEM, REGISTER, field_codes, problem
+from tests.services.registration.conftest import delegate, row_count
 
 # --- fuzz ----------------------------------------------------------------------------------------
 
@@ -74,3 +76,35 @@ def test_fuzzed_variations_of_a_valid_payload_never_cause_a_server_error(web, de
     payload = {**delegate(), **changes}
     payload = {k: v for k, v in payload.items() if v is not None}
     assert_handled(web.post(REGISTER, json=payload))
+
+
+# --- What the fuzzing found ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"full_name_en": "\ud800"}, "full_name_en"),
+        ({"job_title": "Director x\udfffy"}, "job_title"),
+        ({"agency": "\udc00"}, "agency"),
+        ({"\ud83d": 1}, "\ufffd"),
+    ],
+)
+def test_lone_surrogates_are_refused_by_name_and_nothing_is_written(
+    web, session, demo_event, changes, field
+):
+    # JSON's "\ud800" is no text a database or a UTF-8 answer can hold: each was a 500.
+    before = row_count(session, Registration)
+    raw = json.dumps(delegate(**changes)).encode()  # ASCII escapes, as a JSON client sends them
+    response = web.post(f"{REGISTER}?lang=en", data=raw, content_type="application/json")
+    assert field_codes(problem(response, 422)) == {field: "invalid_characters"}
+    assert (
+        response.get_json()["errors"][0]["message"] == "Contains characters that are not allowed."
+    )
+    assert row_count(session, Registration) == before
+
+
+def test_audit_query_parameters_it_does_not_know_are_refused_by_name(web, demo_event, auth):
+    # They were dropped without a word (?limt=5 listed 100 entries).
+    response = web.get("/api/v1/events/wli-gbv-2023/audit?limt=5", headers=auth)
+    assert field_codes(problem(response, 422)) == {"limt": "unknown_field"}
