@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 
 import qrcode
 import zxingcpp
-from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.svg import SvgPathFillImage
 from qrcode.util import MODE_ALPHA_NUM, QRData
 
 QR_MIN_DISPLAY_PX = 160
 QR_BORDER_MODULES = 4
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # QR alphanumeric mode's characters: anything else would silently need byte mode.
 _ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]+")
 
@@ -44,15 +46,34 @@ def qr_png(token: str, box_size: int = 8) -> bytes:
         raise ValueError("a badge token is uppercase QR-alphanumeric text")
     # zxing-cpp encodes (and picks the mask) in C++: ~1 ms where qrcode takes ~9 ms per code.
     code = zxingcpp.create_barcode(token, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    pixels = code.to_image(scale=1, add_quiet_zones=True)
-    height, width = pixels.shape[:2]
-    modules = Image.frombuffer("L", (width, height), bytes(pixels), "raw", "L", 0, 1)
-    # Scaled up last, as 1-bit: converting the full-size greyscale image costs twice as much.
-    size = (width * box_size, height * box_size)
-    image = modules.convert("1").resize(size, Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    modules = code.to_image(scale=1, add_quiet_zones=True)
+    height, width = modules.shape[:2]
+    return _bilevel_png(bytes(modules), width, height, box_size)
+
+
+def _bilevel_png(pixels: bytes, width: int, height: int, box: int) -> bytes:
+    """A 1-bit greyscale PNG of black (0) and white (255) pixels, each drawn box x box."""
+    # Written directly: Pillow's convert, resize and save took ~0.4 ms of a 0.6 ms QR.
+    rows = []
+    for y in range(height):
+        rows += [b"\x00" + _scanline(pixels[y * width : (y + 1) * width], box)] * box
+    header = struct.pack(">IIBBBBB", width * box, height * box, 1, 0, 0, 0, 0)
+    chunks = ((b"IHDR", header), (b"IDAT", zlib.compress(b"".join(rows))), (b"IEND", b""))
+    return PNG_SIGNATURE + b"".join(_chunk(kind, data) for kind, data in chunks)
+
+
+def _scanline(row: bytes, box: int) -> bytes:
+    """One row of 0/255 pixels as packed 1-bit pixels, each repeated `box` times."""
+    if box == 8:  # a pixel becomes one whole byte: 0x00 or 0xFF, the row as it is
+        return row
+    bits = "".join(("1" if pixel else "0") * box for pixel in row)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: length, type, data and the CRC of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def qr_svg(token: str) -> bytes:
