@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +44,8 @@ BADGE = (
     "category_name_ar",
     "category_name_en",
     "category_color",
+    "agency_id",  # with category_code, the badge's tally cell
+    "gender",
 )
 RECORD = insert(SCANS)
 _LIVE = (
@@ -68,29 +70,45 @@ LEAVE = (
     .where(*_LIVE, CHECKINS.c.inside.is_(True))
     .values(inside=False, last_movement_at=bindparam("now"))
 )
-# Everything a scan reads before it writes, in one statement: list, timezone, nonce, badge.
-LOOKUP = (
-    select(
-        _LIST.c.id.label("list_id"),
-        _LIST.c.event_id,
-        _LIST.c.day,
-        _LIST.c.categories,
-        _EVENT.c.timezone,
-        SCANS.c.answer,
-        SCANS.c.request_hash,
-        *(_ROSTER.c[name] for name in BADGE),
-    )
-    .join(_EVENT, _EVENT.c.id == _LIST.c.event_id)
-    .outerjoin(
-        SCANS,
-        and_(SCANS.c.event_id == _LIST.c.event_id, SCANS.c.nonce == bindparam("nonce")),
-    )
-    .outerjoin(
-        _ROSTER,
-        and_(_ROSTER.c.badge_id == bindparam("badge_id"), _ROSTER.c.event_id == _LIST.c.event_id),
-    )
-    .where(_LIST.c.id == bindparam("list_id"))
+_BADGE_ROW = (_ROSTER.c.badge_id == bindparam("badge_id"), _ROSTER.c.event_id == _LIST.c.event_id)
+# The badge's row is held (FOR UPDATE) until the scan commits, so its status and tally cell are
+# final, as tallies.count_checkin needs. A lock cannot reach the nullable side of an outer join
+# on PostgreSQL, hence the LATERAL subquery; SQLite's writers take turns anyway.
+HELD_BADGE = (
+    select(*(_ROSTER.c[name] for name in BADGE))
+    .where(*_BADGE_ROW)
+    .with_for_update()
+    .lateral("badge")
 )
+
+
+def _lookup_statement(badge, joined_on):
+    """Everything a scan reads before it writes, in one statement: list, timezone, nonce, badge."""
+    return (
+        select(
+            _LIST.c.id.label("list_id"),
+            _LIST.c.event_id,
+            _LIST.c.day,
+            _LIST.c.categories,
+            _EVENT.c.timezone,
+            SCANS.c.answer,
+            SCANS.c.request_hash,
+            *(badge.c[name] for name in BADGE),
+        )
+        .join(_EVENT, _EVENT.c.id == _LIST.c.event_id)
+        .outerjoin(
+            SCANS,
+            and_(SCANS.c.event_id == _LIST.c.event_id, SCANS.c.nonce == bindparam("nonce")),
+        )
+        .outerjoin(badge, joined_on)
+        .where(_LIST.c.id == bindparam("list_id"))
+    )
+
+
+LOOKUP = {
+    "postgresql": _lookup_statement(HELD_BADGE, true()),
+    "sqlite": _lookup_statement(_ROSTER, and_(*_BADGE_ROW)),
+}
 
 
 @dataclass(frozen=True)
@@ -147,10 +165,9 @@ def _verified(request: ScanRequest, public_keys: Mapping):
 
 
 def _lookup(connection: Connection, request: ScanRequest, badge_id: int | None, event_scope):
-    """In one round trip: the list, its event's timezone, the nonce's answer, the badge."""
-    found = connection.execute(
-        LOOKUP, {"list_id": request.list_id, "nonce": request.nonce, "badge_id": badge_id or 0}
-    ).first()
+    """In one round trip: the list, its event's timezone, the nonce's answer, the badge (held)."""
+    keys = {"list_id": request.list_id, "nonce": request.nonce, "badge_id": badge_id or 0}
+    found = connection.execute(LOOKUP[connection.dialect.name], keys).first()
     if found is None or (event_scope is not None and found.event_id not in event_scope):
         raise DomainError("list_not_found", kind="not_found", field="list_id")
     return found
@@ -205,8 +222,7 @@ def _enter(connection: Connection, found, keys: dict, gate: str) -> dict:
         "last_movement_at": keys["now"],
     }
     if connection.execute(ENTER[connection.dialect.name], row).first() is not None:
-        arrival = (found.event_id, found.list_id, keys["of_badge"], found.day, keys["now"])
-        tallies.count_checkin(connection, tallies.Arrival(*arrival))
+        tallies.count_checkin(connection, _arrival(found, keys))
         return {"status": domain.OK}
     first = connection.execute(LIVE, keys).one()
     if not first.inside:
@@ -216,6 +232,18 @@ def _enter(connection: Connection, found, keys: dict, gate: str) -> dict:
         "status": domain.ALREADY_CHECKED_IN,
         "first": {"at": first.checked_in_at.isoformat(), "gate": first.gate},
     }
+
+
+def _arrival(found, keys: dict) -> tallies.Arrival:
+    """A new check-in as the tallies count it, in the cell of the badge's held roster row."""
+    return tallies.Arrival(
+        found.event_id,
+        found.list_id,
+        keys["of_badge"],
+        found.day,
+        keys["now"],
+        (found.event_id, found.agency_id, found.category_code, found.gender),
+    )
 
 
 def _answer(outcome: dict, entry: RosterEntry | None, request: ScanRequest, now) -> dict:

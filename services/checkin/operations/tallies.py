@@ -5,9 +5,10 @@ transaction, after the change: it first claims (locks) the cell's row, then reco
 the roster and check-ins with a fresh statement, so the last writer to claim a cell has seen
 every change committed before it (PostgreSQL READ COMMITTED; SQLite writers are serialized).
 
-A new check-in (the door's hot path) instead adds itself to its cell and day in O(1): it first
-holds the badge's roster row, as undo and roster changes do, so that the badge's other live
-check-ins it reads next are final; then it locks the cell row before any day row, as a recount.
+A new check-in (the door's hot path) instead adds itself to its cell and day in O(1): its scan
+holds the badge's roster row from its first read on (FOR UPDATE), as undo and roster changes hold
+it, so that the badge's cell and the other live check-ins it reads next are final; then it locks
+the cell row before any day row, as a recount.
 """
 
 from __future__ import annotations
@@ -160,34 +161,32 @@ ADD_DAY = {name: _add_day(name, insert) for name, insert in DIALECTS.items()}
 
 
 class Arrival(NamedTuple):
-    """A badge's new live check-in: its event, list, the list's day (or None) and time."""
+    """An active badge's new live check-in: event, list, the list's day (or None), time, cell."""
 
     event_id: int
     list_id: int
     badge_id: int
     day: date | None
     at: datetime
+    cell: tuple  # (event, agency, category, gender), read from the held roster row
 
 
 def count_checkin(session: Session | Connection, arrival: Arrival) -> None:
-    """Count a badge's new live check-in in its cell (and day), or recount where it can't."""
-    keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
-    badge = session.execute(HOLD_BADGE, keys).first()
-    # No row: a roster rebuild replaced it meanwhile. Inactive badges count nowhere.
-    if badge is None or (badge.status == "active" and not _counted(session, arrival, badge)):
+    """Count a held badge's new live check-in in its cell (and day), or recount where it can't."""
+    if not _counted(session, arrival):
         refresh_badge(session, arrival.badge_id)
 
 
-def _counted(session: Session | Connection, arrival: Arrival, badge) -> bool:
+def _counted(session: Session | Connection, arrival: Arrival) -> bool:
     """Add the held badge's check-in to its cell and day; False if only a recount can."""
     keys = {"b_event": arrival.event_id, "b_badge": arrival.badge_id, "b_list": arrival.list_id}
-    cell = dict(zip(("b_agency_id", "b_category_code", "b_gender"), badge[:3], strict=True))
+    cell = {f"b_{name}": value for name, value in zip(KEY[1:], arrival.cell[1:], strict=True)}
     counted = session.execute(COUNT_ARRIVAL, {**keys, **cell, "b_day": arrival.day}).first()
     if counted is None:  # no cell row yet
         return False
     earlier = counted.same_day_first
     if arrival.day is not None and earlier is None:
-        _count_day(session, (arrival.event_id, *badge[:3]), arrival.day, arrival.at)
+        _count_day(session, arrival.cell, arrival.day, arrival.at)
     # Arriving before the badge's first arrival of the day moves it, and maybe the day's last.
     return earlier is None or earlier <= arrival.at
 
@@ -200,7 +199,7 @@ def _count_day(session: Session | Connection, cell: tuple, day: date, at: dateti
 
 
 def hold_badge(session: Session, event_id: int, badge_id: int) -> None:
-    """Lock a badge's roster row before changing its check-ins, as a new check-in does."""
+    """Lock a badge's roster row before changing its check-ins, as a scan's first read does."""
     session.execute(HOLD_BADGE, {"b_event": event_id, "b_badge": badge_id})
 
 

@@ -155,3 +155,24 @@ def test_an_undo_and_a_scan_elsewhere_of_one_badge_at_once_keep_the_tallies(chec
             assert [day[5] for day in days] == [BADGES]
     finally:
         checkin_db.truncate(Base.metadata)
+
+
+def test_agency_changes_and_first_scans_of_the_badges_at_once_keep_the_tallies(checkin_db):
+    factory = make_sessionmaker(checkin_db.engine)
+    try:
+        lists = _prepared(factory, 2, 2)
+        jobs = [lambda s, b=b: operations.apply_roster_event(s, _moved(b)) for b in (1, 2)]
+        jobs += [lambda s, li=li, b=b: scan(s, li, b) for li in lists for b in (1, 2)]
+        _doors(factory, jobs)
+        with factory() as session:
+            cells, _ = assert_kept_as_rebuilt(session)
+            assert sum(cell[-1] for cell in cells) == BADGES
+    finally:
+        checkin_db.truncate(Base.metadata)
+
+
+def _moved(badge: int) -> dict:
+    """Badge's roster event moving it to agency 2 (another tally cell)."""
+    moved = roster_event(badge, version=2, agency="MOE")
+    moved["delegate"]["agency"]["id"] = 2
+    return moved
