@@ -13,6 +13,9 @@ DELEGATE_TOPICS = (
     "delegate.cancelled",
     "badge.reissued",
 )
+# The reason of a `delegate.updated` that gave the delegate a new e-mail or phone: their badge
+# and private link were renewed, and the new ones must reach them at the new address.
+CONTACT_CHANGED = "contact_changed"
 # Consumers of registration's delegate events, by task name.
 NOTIFICATIONS_DELEGATE_EVENT = "notifications.handle_delegate_event"
 CHECKIN_ROSTER_EVENT = "checkin.apply_roster_event"

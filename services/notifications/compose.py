@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from services.notifications import sms_segments
 from services.notifications.calendar import event_ics
+from services.notifications.domain import NOTICE
 from services.notifications.mime_policy import SMTP_POLICY
 from shared.config import LANGUAGES
 from shared.contracts import ACCOUNT_MESSAGE_KINDS
@@ -23,7 +24,12 @@ from shared.i18n import direction
 from shared.qr import qr_png
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-KINDS = ("confirmation", "cancellation", "badge_reissued", "reminder", "broadcast")
+KINDS = (
+    *("confirmation", "cancellation", "badge_reissued", "contact_changed"),
+    *("reminder", "broadcast"),
+)
+# E-mails without the private link: a notice to the address a delegate left.
+NOTICE_KINDS = (NOTICE,)
 # Reasons registration gives as codes (English, Arabic).
 REASONS = {
     "substituted": (
@@ -40,8 +46,9 @@ ACCOUNT_TIMEZONE = "Asia/Baghdad"
 ZONE_LABEL = {"ar": "بتوقيت بغداد", "en": "Baghdad time"}
 AT = {"ar": "الساعة", "en": "at"}
 SMS_MAX_SEGMENTS = 2
-INLINE_QR_KINDS = frozenset({"confirmation", "badge_reissued", "reminder"})
-QR_ATTACHED_KINDS = frozenset({"confirmation", "badge_reissued"})
+# A contact change renews the badge too (the first one went to a possibly mistyped address).
+INLINE_QR_KINDS = frozenset({"confirmation", "badge_reissued", "contact_changed", "reminder"})
+QR_ATTACHED_KINDS = frozenset({"confirmation", "badge_reissued", "contact_changed"})
 ICS_ATTACHED_KINDS = frozenset({"confirmation", "reminder"})
 # SMS templates show these optional parts when they fit; dropped in this order when they do not.
 SMS_DETAIL_LEVELS = (
@@ -210,7 +217,7 @@ def build_context(kind: str, payload: dict, extra: dict | None = None) -> dict:
     """Everything a template of `kind` may use, in the recipient's language."""
     if kind in ACCOUNT_KINDS:
         return _account_context(kind, payload)
-    if kind not in KINDS:
+    if kind not in KINDS + NOTICE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}; expected one of {KINDS}")
     lang = delegate_language(payload)
     return {

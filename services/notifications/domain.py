@@ -6,24 +6,42 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.contracts import ACCOUNT_MESSAGE, ACCOUNT_MESSAGE_KINDS
+from shared.contracts import ACCOUNT_MESSAGE, ACCOUNT_MESSAGE_KINDS, CONTACT_CHANGED
 
 MESSAGES_BY_TOPIC = {
     "delegate.registered": "confirmation",
     "delegate.cancelled": "cancellation",
     "badge.reissued": "badge_reissued",
 }
+# An update that gave the delegate a new address renewed their badge and link: send them there.
+MESSAGES_BY_REASON = {("delegate.updated", CONTACT_CHANGED): "contact_changed"}
 CHANNELS = {"email": ("email",), "sms": ("sms",), "both": ("email", "sms")}
+# Told to the former e-mail address after a contact change: no link, no new details.
+NOTICE = "contact_changed_notice"
 # With the cap below, 16 attempts span about two hours of provider outage.
 MAX_ATTEMPTS = 16
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 
 
-def planned_messages(topic: str, channel: str) -> list[tuple[str, str]]:
+def planned_messages(topic: str, channel: str, reason: str | None = None) -> list[tuple[str, str]]:
     """Return the (kind, channel) messages a delegate event calls for."""
-    kind = MESSAGES_BY_TOPIC.get(topic)
+    kind = MESSAGES_BY_TOPIC.get(topic) or MESSAGES_BY_REASON.get((topic, reason))
     return [(kind, c) for c in CHANNELS.get(channel, ())] if kind else []
+
+
+def former_address_notice(previous: dict | None, payload: dict) -> dict | None:
+    """The notice a contact change sends the former e-mail, if it got messages; else None."""
+    if previous is None or (payload["topic"], payload.get("reason")) not in MESSAGES_BY_REASON:
+        return None
+    former = previous["delegate"]
+    if "email" not in CHANNELS.get(former["channel"], ()) or not former.get("email"):
+        return None
+    if former["email"] == payload["delegate"].get("email"):
+        return None
+    # The former address may be a stranger's: the delegate as it knew them, the link blanked.
+    blanked = {"self_service_url": "", "badge_token": "", "reason": None}
+    return previous | blanked | {k: payload[k] for k in ("message_id", "occurred_at", "topic")}
 
 
 def is_account_message(payload: dict) -> bool:
@@ -57,10 +75,11 @@ def resendable(kind: str) -> bool:
     return kind not in ACCOUNT_MESSAGE_KINDS
 
 
-def as_resent(payload: dict, latest: dict | None) -> dict:
+def as_resent(payload: dict, latest: dict | None, kind: str = "") -> dict:
     """A delegate message sent again: its own text, to the delegate as they are now."""
     # A corrected address must not get the private link again at the old one, nor a revoked badge.
-    if latest is None:
+    # A notice to a former address stays there, and without the link.
+    if latest is None or kind == NOTICE:
         return payload
     return payload | {key: latest[key] for key in ("delegate", "badge_token", "self_service_url")}
 

@@ -25,9 +25,10 @@ from shared.problems import DomainError
 def record_delegate_event(session: Session, payload: dict) -> list[int]:
     """Remember the delegate and log the messages the event calls for; return ids to send."""
     delegate = payload["delegate"]
-    _remember(session, payload)
-    logged = []
-    for kind, channel in domain.planned_messages(payload["topic"], delegate["channel"]):
+    previous = _remember(session, payload)
+    logged = _log_notice(session, domain.former_address_notice(previous, payload))
+    planned = domain.planned_messages(payload["topic"], delegate["channel"], payload.get("reason"))
+    for kind, channel in planned:
         to = domain.address(delegate, channel)
         if to:
             key = domain.delivery_key(payload["message_id"], kind, channel)
@@ -48,12 +49,21 @@ def record_account_message(session: Session, payload: dict) -> list[int]:
     return pending
 
 
-def _remember(session: Session, payload: dict) -> None:
-    """Keep the newest state of a delegate (events may arrive out of order)."""
+def _log_notice(session: Session, notice: dict | None) -> list[Delivery]:
+    """Log the notice to a former e-mail address, if the change calls for one."""
+    if notice is None:
+        return []
+    key = domain.delivery_key(notice["message_id"], domain.NOTICE, "email")
+    return [_log(session, key, notice, domain.NOTICE, "email", notice["delegate"]["email"])[0]]
+
+
+def _remember(session: Session, payload: dict) -> dict | None:
+    """Keep the newest state of a delegate (events arrive out of order); return the one replaced."""
     delegate, event = payload["delegate"], payload["event"]
     known = session.get(Recipient, delegate["badge_id"], with_for_update=True)
     if not domain.is_newer(delegate["version"], known.version if known else None):
-        return
+        return None
+    previous = known.payload if known else None
     recipient = known or Recipient(badge_id=delegate["badge_id"])
     recipient.event_id = event["id"]
     recipient.version, recipient.status = delegate["version"], delegate["status"]
@@ -64,6 +74,7 @@ def _remember(session: Session, payload: dict) -> None:
     recipient.updated_at = utcnow()
     session.add(recipient)
     session.flush()
+    return previous
 
 
 def _log(
@@ -171,7 +182,8 @@ def resend(session: Session, delivery_id: int) -> Delivery:
         )
     ).all()
     key = f"{original.idempotency_key}:resend:{len(copies) + 1}"
-    payload = domain.as_resent(original.payload, _latest_payload(session, original.badge_id))
+    latest = _latest_payload(session, original.badge_id)
+    payload = domain.as_resent(original.payload, latest, original.kind)
     to = domain.address(payload["delegate"], original.channel)
     if not to:
         raise DomainError("no_address_on_channel", kind="conflict")

@@ -56,6 +56,15 @@ def check_channel(channel: str, email: str | None, phone: str | None) -> None:
         raise DomainError("phone_required_for_channel", field="phone")
 
 
+# The addresses the private link and the badge were sent to: changing one renews both.
+CONTACT_ADDRESSES = ("email", "phone")
+
+
+def contact_changed(current: dict, data: dict) -> bool:
+    """Whether `data` gives the delegate an e-mail or phone other than the `current` one."""
+    return any(name in data and data[name] != current[name] for name in CONTACT_ADDRESSES)
+
+
 def name_key(full_name_ar: str | None, full_name_en: str | None) -> str:
     """Return the search key stored beside the names as typed."""
     return search_key(" ".join(n for n in (full_name_ar, full_name_en) if n))

@@ -231,6 +231,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "self.edit": ("Correct my contact details", "تصحيح بيانات التواصل"),
     "self.save": ("Save", "حفظ"),
     "self.saved": ("Your details were saved.", "حُفظت بياناتك."),
+    "self.link_moved_title": ("Your private link has changed", "تغيّر رابطك الخاص"),
+    "self.link_moved": (
+        "Your new contact details were saved. For your safety this link no longer works and your"
+        " badge was renewed: we have sent you a new private link and badge at your current contact"
+        " details, by e-mail or SMS as you chose. Please use that message from now on.",
+        "حُفظت بيانات التواصل الجديدة. حفاظاً على أمانك لم يعد هذا الرابط يعمل وجُدِّدت شارتك:"
+        " أرسلنا إليك رابطاً خاصاً جديداً وشارة جديدة على بيانات التواصل الحالية، بالبريد"
+        " الإلكتروني أو الرسائل القصيرة حسب اختيارك. استخدم تلك الرسالة من الآن فصاعداً.",
+    ),
     "self.cancel": ("Cancel my registration", "إلغاء تسجيلي"),
     "self.cancel_confirm": (
         "I understand that my seat will be released and my badge revoked.",

@@ -129,9 +129,11 @@ def badge(token):
     registration = operations.resolve_delegate_link(
         session, context().secret_key, token, lock=request.method == "POST"
     )
-    errors, notice = {}, None
+    errors, notice, nonce = {}, None, registration.link_nonce
     if request.method == "POST":
         errors, notice = _self_service_action(registration)
+    if registration.link_nonce != nonce:
+        return _link_moved()
     return (
         render_template(
             "badge.html",
@@ -148,6 +150,11 @@ def badge(token):
         422 if errors else 200,
         PRIVATE,
     )
+
+
+def _link_moved():
+    """A new address renewed the link: it went there, never to this page (maybe a stranger's)."""
+    return render_template("link_moved.html"), 200, PRIVATE
 
 
 def _self_service_action(registration):

@@ -22,7 +22,7 @@ from services.registration.operations import statements
 from services.registration.operations.context import Context, new_nonce
 from services.registration.operations.events import agency_and_category, category_by_code
 from services.registration.operations.events import link_parts as _link_parts
-from shared.contracts import DelegateEventSchema
+from shared.contracts import CONTACT_CHANGED, DelegateEventSchema
 from shared.problems import DomainError
 
 DEFAULT_CATEGORY = "DELEGATE"
@@ -91,7 +91,7 @@ def resolve_delegate_link(
 def update_contact(
     session: Session, ctx: Context, registration: Registration, data: dict
 ) -> Registration:
-    """Correct a delegate's contact details and preferences."""
+    """Correct a delegate's contact details; a new address renews the badge and private link."""
     _require_active(registration)
     merged = {k: data.get(k, getattr(registration, k)) for k in ("email", "phone", "channel")}
     domain.check_channel(merged["channel"], merged["email"], merged["phone"])
@@ -102,11 +102,17 @@ def update_contact(
         data.get("phone"),
         exclude_id=registration.id,
     )
+    current = {name: getattr(registration, name) for name in domain.CONTACT_ADDRESSES}
+    renewed = domain.contact_changed(current, data)
     for name, value in data.items():
         setattr(registration, name, value)
+    if renewed:
+        # Whoever got the first messages at a mistyped address holds the link and the badge.
+        _renew_credentials(registration)
     _touch(registration, ctx.clock())
     _flush_unique(session, registration)
-    _record(session, ctx, "delegate.updated", registration)
+    reason = CONTACT_CHANGED if renewed else None
+    _record(session, ctx, "delegate.updated", registration, reason)
     return registration
 
 
@@ -191,13 +197,18 @@ def reissue_badge(
 ) -> Registration:
     """Issue a new badge generation; the old QR stops being valid."""
     _require_active(registration)
-    registration.badge_generation += 1
     # A lost badge may travel with its confirmation: the old private link goes too.
-    registration.link_nonce = new_nonce()
+    _renew_credentials(registration)
     _touch(registration, ctx.clock())
     session.flush()
     _record(session, ctx, "badge.reissued", registration, reason)
     return registration
+
+
+def _renew_credentials(registration: Registration) -> None:
+    """Issue a new badge generation and a new private link; the old QR and link stop working."""
+    registration.badge_generation += 1
+    registration.link_nonce = new_nonce()
 
 
 def _claim_seat(session: Session, event: Event, agency: Agency) -> None:

@@ -31,8 +31,8 @@ URL = "https://hudoor.example.org/r/12~abcdEFGH1234." + "Sig0-_" * 4 + "Abc"  # 
 LONG_URL = "https://registration.hudoor.example.gov.iq/r/1234~abcdEFGH1234." + "S" * 27  # 90
 BROADCAST = {"subject": "تغيير القاعة / Hall change", "body": "القاعة B بدلاً من A.\n\nHall B."}
 LANGS = ("ar", "en")
-WITH_QR = {"confirmation", "badge_reissued", "reminder"}
-WITH_BADGE = {"confirmation", "badge_reissued"}
+WITH_QR = {"confirmation", "badge_reissued", "contact_changed", "reminder"}
+WITH_BADGE = {"confirmation", "badge_reissued", "contact_changed"}
 WITH_ICS = {"confirmation", "reminder"}
 
 
@@ -202,6 +202,23 @@ def test_attachments(kind, lang):
     expected = {"badge.png"} if kind in WITH_BADGE else set()
     expected |= {"event.ics"} if kind in WITH_ICS else set()
     assert set(files) == expected
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_notice_to_a_former_address_has_no_link_nor_badge_in_the_language(lang):
+    # As notifications logs it: the delegate as the former address knew them, the link blanked.
+    notice = make_payload(lang) | {"self_service_url": "", "badge_token": ""}
+    msg = render_email("contact_changed_notice", notice, sender=SENDER, message_id="n.1")
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    same_message(msg)
+    text = parsed.get_body(("plain",)).get_content()
+    html = parsed.get_body(("html",)).get_content()
+    assert "/r/" not in text + html and "cid:" not in html
+    assert not attachments(parsed) and not [p for p in parsed.walk() if p["Content-ID"]]
+    direction = "rtl" if lang == "ar" else "ltr"
+    assert parsed["Content-Language"] == lang and f'dir="{direction}"' in html
+    assert bool(re.search("[\u0600-\u06ff]", parsed["Subject"])) == (lang == "ar")
+    assert parsed["To"].addresses[0].addr_spec == notice["delegate"]["email"]
 
 
 @pytest.mark.parametrize("kind", sorted(WITH_BADGE))

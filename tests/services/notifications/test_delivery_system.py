@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import zxingcpp
 from PIL import Image
@@ -80,6 +81,67 @@ def test_cancellation_sends_a_cancellation_message(system):
     )
     assert "badge.png" not in [p.get_filename() for p in mails[1].iter_attachments()]
     assert [d.kind for d in system.deliveries()] == ["confirmation", "cancellation"]
+
+
+def _correct_contact(system, self_service_url: str, **fields):
+    """Post the self-service correction form of a private link, as the delegate's browser does."""
+    path = self_service_url.removeprefix(BASE_URL)
+    page = system.registration.get(path).get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return system.registration.post(path, data={"csrf_token": csrf, "action": "update", **fields})
+
+
+def _private_link(text: str) -> str:
+    return re.search(rf"{re.escape(BASE_URL)}/r/\S+", text).group(0)
+
+
+def _opens(system, url: str) -> int:
+    return system.registration.get(url.removeprefix(BASE_URL)).status_code
+
+
+def test_a_corrected_email_gets_a_new_link_and_badge_there_in_english(system):
+    registered = system.register(7, language="en", email="delegat7@example.org")  # mistyped
+    old_url = registered["self_service_url"]
+    wait_until(lambda: system.mails_to("delegat7@example.org"), 30, message="confirmation")
+    fields = {"email": "delegate7@example.org", "phone": "+9647700000007", "channel": "email"}
+    page = _correct_contact(system, old_url, **fields).get_data(as_text=True)
+    assert "delegate7@example.org" not in page and "/r/" not in page
+    [mail] = wait_until(lambda: system.mails_to("delegate7@example.org"), 30, message="new link")
+    assert mail["Content-Language"] == "en" and "new private link" in mail["Subject"]
+    new_url = _private_link(mail.get_body(("plain",)).get_content())
+    assert new_url != old_url and new_url in mail.get_body(("html",)).get_content()
+    parts = {part.get_filename(): part for part in mail.iter_attachments()}
+    assert _decode_qr(parts["badge.png"].get_content()) != registered["badge"]["token"]
+    assert (_opens(system, old_url), _opens(system, new_url)) == (404, 200)
+    # The mistyped address only hears that the details changed: no new link, no new address.
+    notices = wait_until(lambda: system.mails_to("delegat7@example.org")[1:], 30, message="notice")
+    wire = notices[0].as_string()
+    assert "/r/" not in wire and "delegate7@example.org" not in wire
+    assert not list(notices[0].iter_attachments())
+    sent = [
+        ("confirmation", "delegat7@example.org"),
+        ("contact_changed", "delegate7@example.org"),
+        ("contact_changed_notice", "delegat7@example.org"),
+    ]
+    assert wait_until(
+        lambda: (
+            sorted((d.kind, d.recipient) for d in system.deliveries() if d.status == "sent") == sent
+        ),
+        10,
+    )
+
+
+def test_a_corrected_phone_gets_a_new_link_by_sms_in_arabic(system):
+    registered = system.register(8, channel="sms", phone="+9647700000099")  # mistyped
+    old_url = registered["self_service_url"]
+    wait_until(lambda: system.sms.messages, 30, message="sms confirmation")
+    fields = {"email": "delegate8@example.org", "phone": "+9647700000008", "channel": "sms"}
+    assert _correct_contact(system, old_url, **fields).status_code == 200
+    sms = wait_until(lambda: system.sms.messages[1:], 30, message="sms with the new link")
+    assert sms[0]["To"] == "+9647700000008" and "تغيّرت بياناتك" in sms[0]["Body"]
+    new_url = _private_link(sms[0]["Body"])
+    assert new_url != old_url
+    assert (_opens(system, old_url), _opens(system, new_url)) == (404, 200)
 
 
 def test_refused_address_fails_once_without_retry_and_others_still_arrive(system):

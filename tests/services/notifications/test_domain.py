@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.notifications import domain
+from tests.services.notifications.payloads import delegate_event
 
 
 def test_registration_with_both_channels_plans_an_email_and_an_sms():
@@ -17,6 +18,55 @@ def test_registration_with_both_channels_plans_an_email_and_an_sms():
 def test_updates_send_nothing_and_cancellations_send_a_cancellation():
     assert domain.planned_messages("delegate.updated", "email") == []
     assert domain.planned_messages("delegate.cancelled", "sms") == [("cancellation", "sms")]
+
+
+def test_an_update_giving_a_new_address_sends_the_new_link_on_every_channel():
+    assert domain.planned_messages("delegate.updated", "both", "contact_changed") == [
+        ("contact_changed", "email"),
+        ("contact_changed", "sms"),
+    ]
+    assert domain.planned_messages("delegate.updated", "sms", None) == []
+    assert domain.planned_messages("delegate.cancelled", "sms", "contact_changed") == [
+        ("cancellation", "sms")
+    ]
+
+
+def _contact_change(**delegate) -> dict:
+    return delegate_event("delegate.updated", version=2, **delegate) | {"reason": "contact_changed"}
+
+
+def test_a_former_email_that_got_messages_is_told_of_the_change_without_the_link():
+    previous = delegate_event(channel="both")
+    change = _contact_change(channel="both", email="yusra.k@example.org")
+    notice = domain.former_address_notice(previous, change)
+    assert notice["delegate"] == previous["delegate"]
+    assert (notice["self_service_url"], notice["badge_token"]) == ("", "")
+    assert "yusra.k@example.org" not in repr(notice)
+    assert notice["message_id"] == change["message_id"]
+
+
+@pytest.mark.parametrize(
+    ("previous", "change"),
+    [
+        (None, _contact_change(email="yusra.k@example.org")),
+        (delegate_event(channel="sms"), _contact_change(email="yusra.k@example.org")),
+        (delegate_event(email=None, channel="sms"), _contact_change(email="yusra.k@example.org")),
+        (delegate_event(), _contact_change(phone="+9647812345678")),
+        (delegate_event(), delegate_event("delegate.updated", email="yusra.k@example.org")),
+    ],
+    ids=["unknown", "sms-only", "no-email", "phone-only", "not-a-contact-change"],
+)
+def test_no_notice_where_the_former_email_got_nothing_or_did_not_change(previous, change):
+    assert domain.former_address_notice(previous, change) is None
+
+
+def test_a_resent_notice_stays_at_the_former_address():
+    notice = domain.former_address_notice(
+        delegate_event(), _contact_change(email="new@example.org")
+    )
+    latest = _contact_change(email="new@example.org")
+    assert domain.as_resent(notice, latest, domain.NOTICE) == notice
+    assert domain.as_resent(notice, latest, "contact_changed")["delegate"] == latest["delegate"]
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():

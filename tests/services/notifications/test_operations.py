@@ -63,6 +63,23 @@ def test_older_event_never_overwrites_the_recipient(session):
     assert session.get(Recipient, 7).status == "cancelled"
 
 
+def test_a_new_email_gets_the_new_link_and_the_former_one_a_notice_without_it(session):
+    operations.record_delegate_event(session, delegate_event(channel="email"))
+    change = delegate_event("delegate.updated", version=2, channel="email", email="new@example.org")
+    ids = operations.record_delegate_event(session, change | {"reason": "contact_changed"})
+    logged = deliveries(session)[1:]
+    assert [d.id for d in logged] == ids
+    assert [(d.kind, d.recipient) for d in logged] == [
+        ("contact_changed_notice", "yusra@example.org"),
+        ("contact_changed", "new@example.org"),
+    ]
+    notice = logged[0].payload
+    assert notice["self_service_url"] == "" and "new@example.org" not in repr(notice)
+    assert logged[1].payload["self_service_url"] == change["self_service_url"]
+    copy = operations.resend(session, logged[0].id)
+    assert (copy.recipient, copy.payload) == ("yusra@example.org", notice)
+
+
 def test_failed_attempts_are_counted_and_the_last_error_kept(session):
     [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
     delivery = operations.start_attempt(session, delivery_id, STALE)

@@ -226,6 +226,68 @@ def test_quota_cannot_drop_below_registrations(session, ctx, demo_event):
     assert caught.value.code == "quota_below_registered"
 
 
+def _link_token(ctx, registration) -> str:
+    return ctx.delegate_link(registration).rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"email": "yusra.k@example.org"}, {"phone": "+9647812345678"}, {"email": None}],
+    ids=["email", "phone", "email-removed"],
+)
+def test_a_new_address_renews_the_private_link_and_the_badge(session, ctx, demo_event, change):
+    registration = register(session, ctx, demo_event, delegate(channel="both"))
+    old_link, old_badge = _link_token(ctx, registration), ctx.badge_token(registration)
+    operations.update_contact(session, ctx, registration, change | {"channel": "sms"})
+    session.commit()
+    with pytest.raises(DomainError) as caught:
+        operations.resolve_delegate_link(session, ctx.secret_key, old_link)
+    assert caught.value.code == "link_invalid"
+    new_link = _link_token(ctx, registration)
+    assert operations.resolve_delegate_link(session, ctx.secret_key, new_link) is registration
+    assert registration.badge_generation == 2 and ctx.badge_token(registration) != old_badge
+
+
+def test_the_update_event_sends_the_new_link_and_badge_to_the_new_address(session, ctx, demo_event):
+    registration = register(session, ctx, demo_event, delegate())
+    operations.update_contact(session, ctx, registration, {"email": "yusra.k@example.org"})
+    session.commit()
+    query = select(OutboxMessage).where(OutboxMessage.topic == "delegate.updated")
+    payload = session.scalar(query).payload
+    assert DelegateEventSchema().validate(payload) == {}
+    assert payload["reason"] == "contact_changed"
+    assert payload["delegate"]["email"] == "yusra.k@example.org"
+    assert payload["self_service_url"] == ctx.delegate_link(registration)
+    assert payload["badge_token"] == ctx.badge_token(registration)
+
+
+def test_unchanged_addresses_keep_the_private_link_and_the_badge(session, ctx, demo_event):
+    registration = register(session, ctx, demo_event, delegate())
+    link = _link_token(ctx, registration)
+    same = {"email": registration.email, "phone": registration.phone}
+    operations.update_contact(session, ctx, registration, same | {"channel": "both"})
+    operations.update_contact(session, ctx, registration, {"language": "en"})
+    session.commit()
+    assert operations.resolve_delegate_link(session, ctx.secret_key, link) is registration
+    assert (registration.badge_generation, registration.version) == (1, 3)
+    query = select(OutboxMessage.payload).where(OutboxMessage.topic == "delegate.updated")
+    assert [p["reason"] for p in session.scalars(query)] == [None, None]
+
+
+def test_a_refused_new_address_changes_nothing(session, ctx, demo_event):
+    first = register(session, ctx, demo_event, nth_delegate(1))
+    second = register(session, ctx, demo_event, nth_delegate(2))
+    link, messages = _link_token(ctx, second), count(session, OutboxMessage)
+    with pytest.raises(DomainError):
+        operations.update_contact(session, ctx, second, {"phone": first.phone})
+    with pytest.raises(DomainError):
+        operations.update_contact(session, ctx, second, {"email": None, "channel": "email"})
+    session.rollback()
+    assert operations.resolve_delegate_link(session, ctx.secret_key, link) is second
+    assert (second.badge_generation, second.version) == (1, 1)
+    assert count(session, OutboxMessage) == messages
+
+
 def test_reissue_also_replaces_the_private_link(session, ctx, demo_event):
     registration = register(session, ctx, demo_event, delegate())
     old_link = ctx.delegate_link(registration).rsplit("/", 1)[-1]
