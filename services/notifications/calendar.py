@@ -20,17 +20,16 @@ def escape_text(value: str) -> str:
 
 def fold(line: str) -> str:
     """Fold a content line into physical lines of at most 75 octets, never inside a character."""
-    pieces, current, size, limit = [], [], 0, MAX_LINE_OCTETS
-    for char in line:
-        octets = len(char.encode("utf-8"))
-        if size + octets > limit:
-            pieces.append("".join(current))
-            # Continuation lines start with a space, which counts towards their 75 octets.
-            current, size, limit = [], 0, MAX_LINE_OCTETS - 1
-        current.append(char)
-        size += octets
-    pieces.append("".join(current))
-    return "\r\n ".join(pieces)
+    data, pieces, limit = line.encode("utf-8"), [], MAX_LINE_OCTETS
+    while len(data) > limit:
+        cut = limit
+        while data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: back to the character's start
+            cut -= 1
+        pieces.append(data[:cut])
+        # Continuation lines start with a space, which counts towards their 75 octets.
+        data, limit = data[cut:], MAX_LINE_OCTETS - 1
+    pieces.append(data)
+    return b"\r\n ".join(pieces).decode("utf-8")
 
 
 def _utc_stamp(occurred_at: str) -> str:
