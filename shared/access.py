@@ -24,6 +24,7 @@ SESSION_COOKIE = "hudoor_session"
 # The registration service's login page, at the root of the site behind the gateway.
 LOGIN_PAGE = "/login"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNREAD = object()  # no identity read in this request yet (None: read, and anonymous)
 
 
 # Endpoints Flask and flask-smorest add themselves: files, health and readiness checks, API
@@ -90,11 +91,12 @@ def _send_visitors_to_login() -> None:
 
 def current_identity() -> Identity | None:
     """Return the verified identity of this request (bearer token or session cookie), if any."""
-    if "identity" not in g:
-        g.identity = _identity_from_header(request.headers.get("Authorization", ""))
-        if g.identity is None:
-            g.identity = _identity_from_cookie(request.cookies.get(SESSION_COOKIE))
-    return g.identity
+    identity = g.get("identity", UNREAD)  # one lookup through the `g` proxy: called often
+    if identity is UNREAD:
+        identity = g.identity = _identity_from_header(request.headers.get("Authorization", ""))
+        if identity is None:
+            identity = g.identity = _identity_from_cookie(request.cookies.get(SESSION_COOKIE))
+    return identity
 
 
 def require_event_scope(identity: Identity | None, event_id: int) -> None:

@@ -117,11 +117,12 @@ def localized(obj, name: str) -> str:
 
 def db_session() -> Session:
     """Return this request's database session, opened on first use."""
-    if "db_session" not in g:
+    session = g.get("db_session")  # one lookup through the `g` proxy: called often
+    if session is None:
         from flask import current_app
 
-        g.db_session = current_app.extensions["hudoor_sessions"]()
-    return g.db_session
+        session = g.db_session = current_app.extensions["hudoor_sessions"]()
+    return session
 
 
 def translate(code: str, **params) -> str:

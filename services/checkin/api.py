@@ -61,24 +61,20 @@ def _event(event_id: int) -> EventInfo:
 @allow(*DOOR)
 def scan(data):
     """Answer a QR scan: ok, already_checked_in, revoked, cancelled, not_on_this_list, ..."""
-    request = operations.ScanRequest(**_at_own_gate(data), device_id=_device_id())
-    answer = operations.scan(db_session(), config().public_keys, request, _scope())
+    session, identity = db_session(), current_identity()  # read once: each is a lookup in `g`
+    request = _door_request(session, identity, data)
+    answer = operations.scan(session, config().public_keys, request, identity.events)
     # Built in ScanAnswerSchema's shape (tests hold it there): the doors' hot path skips a dump.
     return jsonify(answer)
 
 
-def _at_own_gate(data: dict) -> dict:
-    """A door device scans at the gate it was enrolled for, whatever the request says."""
-    device_id = _device_id()
-    if device_id is None:
-        return data
-    gate = operations.device_gate(db_session(), device_id)
-    return {**data, "gate": gate} if gate is not None else data
-
-
-def _device_id() -> str | None:
-    identity = current_identity()
-    return identity.token_id if identity.role == "device" else None
+def _door_request(session, identity, data: dict) -> operations.ScanRequest:
+    """The scan asked for; a door device scans at the gate it was enrolled for, whatever it says."""
+    if identity.role != "device":
+        return operations.ScanRequest(**data)
+    gate = operations.device_gate(session, identity.token_id)
+    at_gate = {**data, "gate": gate} if gate is not None else data
+    return operations.ScanRequest(**at_gate, device_id=identity.token_id)
 
 
 @blp.route("/checkins", methods=["POST"])
@@ -87,8 +83,9 @@ def _device_id() -> str | None:
 @allow(*DOOR)
 def manual_checkin(data):
     """Check in a delegate found by search (no QR), with the same rules as a scan."""
-    request = operations.ScanRequest(**_at_own_gate(data), device_id=_device_id())
-    return operations.manual_checkin(db_session(), request, _actor(), _scope())
+    session, identity = db_session(), current_identity()
+    request = _door_request(session, identity, data)
+    return operations.manual_checkin(session, request, identity.subject, identity.events)
 
 
 @blp.route("/checkins/<id:checkin_id>/undo", methods=["POST"])
