@@ -17,7 +17,7 @@ from markupsafe import Markup
 from services.notifications import sms_segments
 from services.notifications.calendar import event_ics
 from services.notifications.domain import NOTICE
-from services.notifications.mime_policy import SMTP_POLICY
+from services.notifications.mime_policy import SMTP_POLICY, set_boundaries
 from shared.config import LANGUAGES
 from shared.contracts import ACCOUNT_MESSAGE_KINDS
 from shared.i18n import direction
@@ -292,6 +292,7 @@ def render_email(
     msg.set_content(_render(f"email/{kind}.{context['lang']}.txt", context))
     msg.add_alternative(_render(f"email/{kind}.{context['lang']}.html", context), subtype="html")
     _attach(msg, kind, payload, context)
+    set_boundaries(msg)
     # Set last: building the body moves or clears every Content-* header already present.
     msg["Content-Language"] = context["lang"]
     return msg
