@@ -24,19 +24,40 @@ from shared.problems import DomainError
 
 def record_delegate_event(session: Session, payload: dict) -> list[int]:
     """Remember the delegate and log the messages the event calls for; return ids to send."""
+    logged = _record(session, payload)
+    # Read in this transaction; the commit ends it before the caller talks to the broker.
+    pending = [delivery.id for delivery, _ in logged if delivery.status in (QUEUED, SENDING)]
+    session.commit()
+    return pending
+
+
+def record_and_claim(
+    session: Session, payload: dict, channel: str
+) -> tuple[list[Delivery], list[Delivery]]:
+    """Record a delegate event, its new deliveries on `channel` logged already claimed for their
+    first attempt (no claim of their own to commit); return those and the others to send."""
+    logged = _record(session, payload, claim=channel)
+    claimed = [delivery for delivery, ours in logged if ours]
+    pending = [d for d, ours in logged if not ours and d.status in (QUEUED, SENDING)]
+    session.commit()
+    return claimed, pending
+
+
+def _record(
+    session: Session, payload: dict, claim: str | None = None
+) -> list[tuple[Delivery, bool]]:
+    """Remember the delegate and log the event's messages; flag those claimed here."""
     delegate = payload["delegate"]
     previous = _remember(session, payload)
-    logged = _log_notice(session, domain.former_address_notice(previous, payload))
+    notice = domain.former_address_notice(previous, payload)
+    logged = [] if notice is None else [_log_notice(session, notice, claim)]
     planned = domain.planned_messages(payload["topic"], delegate["channel"], payload.get("reason"))
     for kind, channel in planned:
         to = domain.address(delegate, channel)
         if to:
             key = domain.delivery_key(payload["message_id"], kind, channel)
-            logged.append(_log(session, key, payload, kind, channel, to)[0])
-    # Read in this transaction; the commit ends it before the caller talks to the broker.
-    pending = [delivery.id for delivery in logged if delivery.status in (QUEUED, SENDING)]
-    session.commit()
-    return pending
+            logged.append(_log_claimed(session, claim, key, payload, kind, channel, to))
+    return logged
 
 
 def record_account_message(session: Session, payload: dict) -> list[int]:
@@ -49,12 +70,21 @@ def record_account_message(session: Session, payload: dict) -> list[int]:
     return pending
 
 
-def _log_notice(session: Session, notice: dict | None) -> list[Delivery]:
-    """Log the notice to a former e-mail address, if the change calls for one."""
-    if notice is None:
-        return []
+def _log_notice(session: Session, notice: dict, claim: str | None) -> tuple[Delivery, bool]:
+    """Log the notice to a former e-mail address (flagged if claimed here)."""
     key = domain.delivery_key(notice["message_id"], domain.NOTICE, "email")
-    return [_log(session, key, notice, domain.NOTICE, "email", notice["delegate"]["email"])[0]]
+    to = notice["delegate"]["email"]
+    return _log_claimed(session, claim, key, notice, domain.NOTICE, "email", to)
+
+
+def _log_claimed(
+    session: Session, claim: str | None, key: str, payload: dict, kind: str, channel: str, to: str
+) -> tuple[Delivery, bool]:
+    """Log a delivery, claimed for its first attempt if it is new and on the `claim` channel;
+    tell whether it was."""
+    claimed = channel == claim
+    delivery, new = _log(session, key, payload, kind, channel, to, claimed=claimed)
+    return delivery, new and claimed
 
 
 def _remember(session: Session, payload: dict) -> dict | None:
@@ -85,8 +115,11 @@ def _log(
     channel: str,
     to: str,
     extra: dict | None = None,
+    *,
+    claimed: bool = False,
 ) -> tuple[Delivery, bool]:
-    """Insert a delivery once per idempotency key; on a repeat return the existing one."""
+    """Insert a delivery once per idempotency key (claimed: as its first attempt's); on a repeat
+    return the existing one."""
     existing = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
     if existing is not None:
         return existing, False
@@ -101,8 +134,8 @@ def _log(
         channel=channel,
         recipient=to,
         language=language,
-        status=QUEUED,
-        attempts=0,
+        status=SENDING if claimed else QUEUED,
+        attempts=int(claimed),
         payload=payload,
         extra=extra,
         created_at=now,

@@ -46,24 +46,30 @@ def handle_delegate_event(payload: dict) -> int:
         log.error("rejected delegate event: %s", error.messages)
         return 0
     session = db_session()
-    ids = operations.record_delegate_event(session, payload)
-    for delivery_id in ids:
-        _send_or_queue(session, delivery_id)
-    return len(ids)
+    # New e-mails are logged claimed for their first attempt: no claim of their own to commit.
+    claimed, pending = operations.record_and_claim(session, payload, "email")
+    for delivery in pending:
+        _send_or_queue(session, delivery)
+    for delivery in claimed:
+        _send_claimed(session, delivery)
+    return len(claimed) + len(pending)
 
 
-def _send_or_queue(session, delivery_id: int) -> None:
+def _send_or_queue(session, delivery: Delivery) -> None:
     """Send an e-mail right here (one task less per message); SMS waits for the rate limit."""
-    # Still in the session since the commit that logged it (expire_on_commit is off): no query.
-    if session.get(Delivery, delivery_id).channel == "sms":
-        send_delivery.delay(delivery_id)
+    if delivery.channel == "sms":
+        send_delivery.delay(delivery.id)
         return
-    delivery = operations.start_attempt(session, delivery_id, _stale_after())
-    if delivery is None:
-        return
+    claimed = operations.start_attempt(session, delivery.id, _stale_after())
+    if claimed is not None:
+        _send_claimed(session, claimed)
+
+
+def _send_claimed(session, delivery: Delivery) -> None:
+    """Attempt a delivery claimed for this task; a transient failure waits for send_delivery."""
     _, wait = _attempt(session, delivery)
     if wait is not None:  # logged as queued: the sweep sends it if this retry is lost
-        send_delivery.apply_async((delivery_id,), countdown=wait)
+        send_delivery.apply_async((delivery.id,), countdown=wait)
 
 
 @shared_task(

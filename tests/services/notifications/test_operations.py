@@ -185,3 +185,20 @@ def test_an_abandoned_attempt_is_claimed_again_after_the_stale_period(session):
     session.get(Delivery, delivery_id).updated_at -= timedelta(minutes=11)
     session.commit()
     assert operations.start_attempt(session, delivery_id, STALE).attempts == 2
+
+
+def test_a_claimed_registration_logs_its_email_as_its_first_attempt(session):
+    event = delegate_event(channel="both")
+    claimed, pending = operations.record_and_claim(session, event, "email")
+    assert [(d.channel, d.status, d.attempts) for d in claimed] == [("email", "sending", 1)]
+    assert [(d.channel, d.status, d.attempts) for d in pending] == [("sms", "queued", 0)]
+    assert operations.start_attempt(session, claimed[0].id, STALE) is None  # already claimed
+
+
+def test_a_redelivered_event_claims_nothing_twice(session):
+    event = delegate_event(channel="email")
+    [delivery], _ = operations.record_and_claim(session, event, "email")
+    claimed, pending = operations.record_and_claim(session, event, "email")
+    assert claimed == [] and [d.id for d in pending] == [delivery.id]
+    operations.finish_attempt(session, delivery, "m-1")
+    assert operations.record_and_claim(session, event, "email") == ([], [])
