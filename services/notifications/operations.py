@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.notifications import compose, domain, sms_segments
@@ -20,6 +20,8 @@ from services.notifications.models import (
 )
 from shared.db import utcnow
 from shared.problems import DomainError
+
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def record_delegate_event(session: Session, payload: dict) -> list[int]:
@@ -125,7 +127,7 @@ def _log(
         return existing, False
     now = utcnow()
     event_id, badge_id, language = domain.filed_under(payload)
-    delivery = Delivery(
+    values = dict(
         idempotency_key=key,
         source=payload["message_id"],
         event_id=event_id,
@@ -141,10 +143,11 @@ def _log(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(delivery)
-    except IntegrityError:  # a concurrent redelivery logged it first
+    insert = DIALECT_INSERT[session.get_bind().dialect.name](Delivery).values(values)
+    # Where a concurrent redelivery logged it first this inserts nothing: no savepoint needed.
+    statement = insert.on_conflict_do_nothing(index_elements=[Delivery.idempotency_key])
+    delivery = session.scalar(statement.returning(Delivery))
+    if delivery is None:
         return session.scalar(select(Delivery).where(Delivery.idempotency_key == key)), False
     return delivery, True
 
