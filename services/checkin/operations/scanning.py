@@ -105,10 +105,8 @@ def _lookup_statement(badge, joined_on):
     )
 
 
-LOOKUP = {
-    "postgresql": _lookup_statement(HELD_BADGE, true()),
-    "sqlite": _lookup_statement(_ROSTER, and_(*_BADGE_ROW)),
-}
+LOOKUP_HELD = _lookup_statement(HELD_BADGE, true())
+LOOKUP = {"postgresql": LOOKUP_HELD, "sqlite": _lookup_statement(_ROSTER, and_(*_BADGE_ROW))}
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,12 @@ def _verified(request: ScanRequest, public_keys: Mapping):
 def _lookup(connection: Connection, request: ScanRequest, badge_id: int | None, event_scope):
     """In one round trip: the list, its event's timezone, the nonce's answer, the badge (held)."""
     keys = {"list_id": request.list_id, "nonce": request.nonce, "badge_id": badge_id or 0}
-    found = connection.execute(LOOKUP[connection.dialect.name], keys).first()
+    lookup = LOOKUP[connection.dialect.name]
+    found = connection.execute(lookup, keys).first()
+    if badge_id and found is not None and found.badge_id is None and lookup is LOOKUP_HELD:
+        # Its row lock waited for a roster rebuild, which deleted the row it had seen: the
+        # rebuilt row (if any) is visible to a new statement. Unknown badges only pay for it.
+        found = connection.execute(lookup, keys).first()
     if found is None or (event_scope is not None and found.event_id not in event_scope):
         raise DomainError("list_not_found", kind="not_found", field="list_id")
     return found

@@ -8,13 +8,15 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from services.checkin import operations
 from services.checkin.domain import local_date
 from services.checkin.models import Base, Checkin, CheckinList
+from services.checkin.operations import ScanRequest
 from shared.db import make_sessionmaker, utcnow
-from tests.services.checkin.conftest import roster_event
+from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
+from tests.services.checkin.test_concurrency import _prepare
 from tests.services.checkin.test_tallies import assert_kept_as_rebuilt, report_row, scan
 
 ZONE = "Asia/Baghdad"
@@ -176,3 +178,45 @@ def _moved(badge: int) -> dict:
     moved = roster_event(badge, version=2, agency="MOE")
     moved["delegate"]["agency"]["id"] = 2
     return moved
+
+
+def test_a_scan_waiting_for_a_roster_rebuild_finds_the_rebuilt_badge(checkin_db):
+    """The scan's read holds the badge's row: it waits for a rebuild that replaces the row, then
+    must find the new row (ok), not answer a badge on both rosters as unknown."""
+    if checkin_db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns from BEGIN IMMEDIATE: no read waits on a row")
+    factory = make_sessionmaker(checkin_db.engine)
+    try:
+        list_id = _prepare(factory)
+        rebuilt, release = threading.Event(), threading.Event()
+        with factory() as rebuilder, factory() as door, ThreadPoolExecutor(2) as pool:
+            commit = rebuilder.commit
+
+            def commit_when_released():
+                rebuilt.set()
+                release.wait()
+                commit()
+
+            rebuilder.commit = commit_when_released
+            rebuild = pool.submit(operations.rebuild_roster, rebuilder, 1, [roster_event(1)])
+            rebuilt.wait()  # the old row is deleted, the new one inserted, not yet committed
+            request = ScanRequest(list_id=list_id, nonce=nonce(), gate="main", token=token(1))
+            answer = pool.submit(operations.scan, door, KEYRING.public_keys(), request)
+            _wait_for_a_lock_wait(checkin_db.engine)
+            release.set()
+            assert rebuild.result() == 1
+            assert answer.result()["status"] == "ok"
+        with factory() as session:
+            assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+            assert_kept_as_rebuilt(session)
+    finally:
+        checkin_db.truncate(Base.metadata)
+
+
+def _wait_for_a_lock_wait(engine) -> None:
+    """Return once some session of the database waits for a lock (PostgreSQL)."""
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    with engine.connect() as connection:
+        while not connection.execute(waiting).scalar():
+            connection.rollback()
+            threading.Event().wait(0.01)
