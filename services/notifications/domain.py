@@ -24,9 +24,14 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 
 
-def planned_messages(topic: str, channel: str, reason: str | None = None) -> list[tuple[str, str]]:
+def planned_messages(
+    topic: str, channel: str, reason: str | None = None, superseded: bool = False
+) -> list[tuple[str, str]]:
     """Return the (kind, channel) messages a delegate event calls for."""
-    kind = MESSAGES_BY_TOPIC.get(topic) or MESSAGES_BY_REASON.get((topic, reason))
+    # A contact change overtaken by a newer state carries a link and badge already revoked, maybe
+    # to a mistyped address; the newer state sent the current ones.
+    renewed = None if superseded else MESSAGES_BY_REASON.get((topic, reason))
+    kind = MESSAGES_BY_TOPIC.get(topic) or renewed
     return [(kind, c) for c in CHANNELS.get(channel, ())] if kind else []
 
 

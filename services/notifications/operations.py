@@ -50,10 +50,11 @@ def _record(
 ) -> list[tuple[Delivery, bool]]:
     """Remember the delegate and log the event's messages; flag those claimed here."""
     delegate = payload["delegate"]
-    previous = _remember(session, payload)
+    previous, superseded = _remember(session, payload)
     notice = domain.former_address_notice(previous, payload)
     logged = [] if notice is None else [_log_notice(session, notice, claim)]
-    planned = domain.planned_messages(payload["topic"], delegate["channel"], payload.get("reason"))
+    topic, reason = payload["topic"], payload.get("reason")
+    planned = domain.planned_messages(topic, delegate["channel"], reason, superseded)
     for kind, channel in planned:
         to = domain.address(delegate, channel)
         if to:
@@ -89,12 +90,13 @@ def _log_claimed(
     return delivery, new and claimed
 
 
-def _remember(session: Session, payload: dict) -> dict | None:
-    """Keep the newest state of a delegate (events arrive out of order); return the one replaced."""
+def _remember(session: Session, payload: dict) -> tuple[dict | None, bool]:
+    """Keep the newest state of a delegate (events arrive out of order); return the one replaced
+    and whether a newer one than this event's was already kept."""
     delegate, event = payload["delegate"], payload["event"]
     known = session.get(Recipient, delegate["badge_id"], with_for_update=True)
     if not domain.is_newer(delegate["version"], known.version if known else None):
-        return None
+        return None, known.version > delegate["version"]
     previous = known.payload if known else None
     recipient = known or Recipient(badge_id=delegate["badge_id"])
     recipient.event_id = event["id"]
@@ -106,7 +108,7 @@ def _remember(session: Session, payload: dict) -> dict | None:
     recipient.updated_at = utcnow()
     session.add(recipient)
     session.flush()
-    return previous
+    return previous, False
 
 
 def _log(

@@ -31,6 +31,13 @@ def test_an_update_giving_a_new_address_sends_the_new_link_on_every_channel():
     ]
 
 
+def test_a_superseded_contact_change_sends_no_link_but_other_messages_still_go():
+    assert domain.planned_messages("delegate.updated", "both", "contact_changed", True) == []
+    assert domain.planned_messages("delegate.cancelled", "sms", None, True) == [
+        ("cancellation", "sms")
+    ]
+
+
 def _contact_change(**delegate) -> dict:
     return delegate_event("delegate.updated", version=2, **delegate) | {"reason": "contact_changed"}
 

@@ -80,6 +80,23 @@ def test_a_new_email_gets_the_new_link_and_the_former_one_a_notice_without_it(se
     assert (copy.recipient, copy.payload) == ("yusra@example.org", notice)
 
 
+def test_a_contact_change_overtaken_by_a_newer_one_sends_no_revoked_link(session):
+    operations.record_delegate_event(session, delegate_event(channel="email"))
+    later = delegate_event("delegate.updated", version=3, channel="email", email="c@example.org")
+    operations.record_delegate_event(session, later | {"reason": "contact_changed"})
+    earlier = delegate_event("delegate.updated", version=2, channel="email", email="b@example.org")
+    assert operations.record_delegate_event(session, earlier | {"reason": "contact_changed"}) == []
+    assert [d.recipient for d in deliveries(session)[1:]] == ["yusra@example.org", "c@example.org"]
+
+
+def test_a_redelivered_contact_change_still_sends_its_pending_message(session):
+    operations.record_delegate_event(session, delegate_event(channel="email"))
+    change = delegate_event("delegate.updated", version=2, channel="email", email="new@example.org")
+    first = operations.record_delegate_event(session, change | {"reason": "contact_changed"})
+    again = operations.record_delegate_event(session, change | {"reason": "contact_changed"})
+    assert again == first[1:] and len(deliveries(session)) == 3
+
+
 def test_failed_attempts_are_counted_and_the_last_error_kept(session):
     [delivery_id] = operations.record_delegate_event(session, delegate_event(channel="email"))
     delivery = operations.start_attempt(session, delivery_id, STALE)
