@@ -34,6 +34,8 @@ CODE_BY_STATUS = {
     503: "service_unavailable",
 }
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Answers holding personal data: never kept by a browser or a proxy.
+PRIVATE = {"Cache-Control": "private, no-store"}
 shared_blueprint = Blueprint(
     "hudoor",
     __name__,
@@ -277,6 +279,9 @@ def _security_headers(response):
     # (WTF_CSRF_SSL_STRICT) needs the Referer of our own form posts: "no-referrer" broke them all.
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if g.get("identity") is not None and request.endpoint != "static":
+        # Answers to staff and devices hold delegates' data.
+        response.headers.setdefault("Cache-Control", PRIVATE["Cache-Control"])
     return response
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from shared.access import INFRASTRUCTURE, SESSION_COOKIE
+from shared.access import INFRASTRUCTURE, PUBLIC, SESSION_COOKIE
 from shared.badge_tokens import BadgeKeyring
 from shared.identity import issue_session, new_token_id
 from tests.conftest import rollback_factory
@@ -214,6 +214,19 @@ def test_every_response_of_every_service_carries_the_security_headers(service):
             assert_secure_headers(client.get(path, headers=headers), path)
             client.delete_cookie(SESSION_COOKIE)
     assert_secure_headers(client.delete("/healthz"), "405")
+
+
+def test_answers_to_a_signed_in_caller_are_never_stored_by_a_cache(service):
+    name, app, factory = service
+    client = app.test_client()
+    client.set_cookie(SESSION_COOKIE, admin_session(name, factory))
+    for rule in app.url_map.iter_rules():
+        roles = getattr(app.view_functions[rule.endpoint], "allowed_roles", {PUBLIC})
+        if "GET" in rule.methods and PUBLIC not in roles:
+            cache = client.get(_url(rule), headers={"Accept": "application/json"}).headers
+            assert cache.get("Cache-Control") in ("private, no-store", "no-store"), rule.rule
+    static = client.get("/static/shared/hudoor.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
 
 
 def test_a_page_style_element_is_admitted_by_this_response_nonce_only(request, keyring, tmp_path):

@@ -17,10 +17,9 @@ from services.registration.tokens import revoke_api_token
 from shared.access import PUBLIC, SESSION_COOKIE, SESSION_MAX_AGE, allow, current_identity
 from shared.limits import hit_reset_limit, limit_login
 from shared.problems import DomainError, flatten_messages
-from shared.web import db_session, translate
+from shared.web import PRIVATE, db_session, translate
 
 account_pages = Blueprint("account_pages", __name__, template_folder="templates")
-PRIVATE = {"Cache-Control": "private, no-store"}
 # A path of this site: one slash, then printable ASCII without backslashes (browsers drop tabs
 # and read a backslash as a slash, so "/\t/evil" or "/\\evil" would leave the site).
 SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")

@@ -16,7 +16,7 @@ from services.registration.scopes import MANAGE, context, scoped_event
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.fields import StrictSchema, Text, one_of
 from shared.problems import DomainError
-from shared.web import db_session
+from shared.web import PRIVATE, db_session
 
 DIRECT_LIMIT = 50  # larger selections are rendered by the worker
 MAX_IDS = 5000
@@ -150,7 +150,11 @@ def print_file(job_id):
     job = _managed_job(job_id)
     if job.status != DONE or not job.file_path or not Path(job.file_path).is_file():
         raise DomainError("print_not_ready", kind="conflict")
-    return send_file(job.file_path, mimetype=PDF, as_attachment=True, download_name=_name(job))
+    response = send_file(
+        job.file_path, mimetype=PDF, as_attachment=True, download_name=_name(job), etag=False
+    )
+    response.headers.update(PRIVATE)
+    return response
 
 
 def print_now(event, registrations, order: dict, status: int, who=None) -> Response:
@@ -163,6 +167,7 @@ def print_now(event, registrations, order: dict, status: int, who=None) -> Respo
     response = Response(pdf, status=status, mimetype=PDF)
     response.headers["Content-Disposition"] = f'inline; filename="{_name(job)}"'
     response.headers["X-Print-Job"] = str(job.id)
+    response.headers.update(PRIVATE)  # admitting QRs
     return response
 
 
@@ -216,9 +221,10 @@ def focal_point_page(slug, token):
     """The focal point's "print badges" form for their agency."""
     event, agency = _agency_of_link(slug, token)
     count = len(printing_tasks.select_badges(db_session(), event, {"agency": agency.code}))
-    return render_template(
+    page = render_template(
         "print_badges.html", event=event, agency=agency, count=count, layouts=LAYOUTS
     )
+    return page, 200, PRIVATE
 
 
 @pages.route("/e/<slug>/register/<token>/badges.pdf")

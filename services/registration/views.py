@@ -14,11 +14,9 @@ from shared import qr
 from shared.access import PUBLIC, allow
 from shared.limits import limit_registration
 from shared.problems import DomainError, flatten_messages
-from shared.web import db_session, translate
+from shared.web import PRIVATE, db_session, translate
 
 pages = Blueprint("pages", __name__, template_folder="templates")
-# Pages behind a private link hold personal data: never cached by the browser or a proxy.
-PRIVATE = {"Cache-Control": "private, no-store"}
 _form_schema = RegistrationSchema()
 _contact_schema = ContactSchema()
 FORM_FIELDS = (

@@ -318,6 +318,9 @@ def test_a_large_selection_is_queued_polled_and_downloaded(
     assert (polled["status"], polled["done"], polled["total"]) == (DONE, len(people), len(people))
     download = client.get(polled["file_url"], headers=auth)
     assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert (
+        download.headers["Cache-Control"] == "private, no-store" and "ETag" not in download.headers
+    )
     assert len(decoded(download.data)) == len(people)
 
 
@@ -361,9 +364,11 @@ def test_a_focal_point_prints_their_agency_badges_through_their_link(
     page = link.get_json()["url"].removeprefix(BASE_URL) + "/badges"
     form = client.get(page + "?lang=en")
     assert form.status_code == 200 and "Active badges of this agency: 3" in form.text
+    assert form.headers["Cache-Control"] == "private, no-store"
     assert 'name="layout" value="a4-cards"' in form.text
     response = client.get(page + ".pdf?layout=a4-a6")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert sorted(decoded(response.data)) == sorted(ctx.badge_token(r) for r in ours)
     job = session.get(PrintJob, int(response.headers["X-Print-Job"]))
     assert (job.created_by, job.selection) == ("focal point link (WLI)", {"agency": "WLI"})
