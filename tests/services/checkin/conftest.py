@@ -10,9 +10,9 @@ from services.checkin import operations
 from services.checkin.app import create_app
 from services.checkin.config import CheckinConfig
 from services.checkin.domain import local_date
-from services.checkin.models import CheckinList
+from services.checkin.models import Base, CheckinList
 from shared.badge_tokens import BadgeKeyring
-from shared.db import utcnow
+from shared.db import make_sessionmaker, utcnow
 from shared.identity import issue_api_token
 from tests.conftest import rollback_factory
 from tests.services.notifications.payloads import delegate_event
@@ -33,6 +33,13 @@ def session_factory(checkin_db):
 def session(session_factory):
     with session_factory() as session:
         yield session
+
+
+@pytest.fixture
+def committing_factory(checkin_db):
+    """Sessions that commit for real (for tests of concurrent doors); every row deleted after."""
+    yield make_sessionmaker(checkin_db.engine)
+    checkin_db.truncate(Base.metadata)
 
 
 @pytest.fixture

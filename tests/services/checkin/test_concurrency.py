@@ -10,37 +10,33 @@ from sqlalchemy import func, select
 
 from services.checkin import operations
 from services.checkin.domain import local_date
-from services.checkin.models import Base, Checkin, CheckinList, Scan
+from services.checkin.models import Checkin, CheckinList, Scan
 from services.checkin.operations import ScanRequest
-from shared.db import make_sessionmaker, transaction, utcnow
+from shared.db import transaction, utcnow
 from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
 
 DOORS = 32
 
 
-def test_32_parallel_scans_of_one_badge_give_exactly_one_ok(checkin_db):
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        list_id = _prepare(factory)
-        barrier = threading.Barrier(DOORS)
+def test_32_parallel_scans_of_one_badge_give_exactly_one_ok(committing_factory):
+    list_id = _prepare(committing_factory)
+    barrier = threading.Barrier(DOORS)
 
-        def door(number: int) -> str:
-            barrier.wait()
-            with factory() as session:
-                request = ScanRequest(
-                    list_id=list_id, nonce=nonce(), gate=f"gate-{number}", token=token(1)
-                )
-                return operations.scan(session, KEYRING.public_keys(), request)["status"]
+    def door(number: int) -> str:
+        barrier.wait()
+        with committing_factory() as session:
+            request = ScanRequest(
+                list_id=list_id, nonce=nonce(), gate=f"gate-{number}", token=token(1)
+            )
+            return operations.scan(session, KEYRING.public_keys(), request)["status"]
 
-        with ThreadPoolExecutor(max_workers=DOORS) as pool:
-            statuses = list(pool.map(door, range(DOORS)))
-        assert statuses.count("ok") == 1
-        assert statuses.count("already_checked_in") == DOORS - 1
-        with factory() as session:
-            assert session.scalar(select(func.count()).select_from(Checkin)) == 1
-            assert session.scalar(select(func.count()).select_from(Scan)) == DOORS
-    finally:
-        checkin_db.truncate(Base.metadata)
+    with ThreadPoolExecutor(max_workers=DOORS) as pool:
+        statuses = list(pool.map(door, range(DOORS)))
+    assert statuses.count("ok") == 1
+    assert statuses.count("already_checked_in") == DOORS - 1
+    with committing_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+        assert session.scalar(select(func.count()).select_from(Scan)) == DOORS
 
 
 def _prepare(factory) -> int:

@@ -11,8 +11,6 @@ from openpyxl import load_workbook
 from playwright.sync_api import sync_playwright
 
 from services.checkin.app import create_app
-from services.checkin.models import Base
-from shared.db import make_sessionmaker
 from shared.identity import issue_session
 from tests.services.checkin.browser import CHROMIUM, CHROMIUM_ARGS, live_server
 from tests.services.checkin.conftest import EVENT_ID, SECRET, bearer
@@ -72,16 +70,12 @@ def test_a_focal_point_s_dashboard_lists_their_agency_only(client, session):
 
 
 @pytest.fixture
-def live(checkin_db, config):
+def live(committing_factory, config):
     """The generated event committed behind a real HTTP server; tables emptied afterwards."""
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        with factory() as session:
-            world = generate(session)
-        with live_server(create_app(config, session_factory=factory)) as base:
-            yield base, world
-    finally:
-        checkin_db.truncate(Base.metadata)
+    with committing_factory() as session:
+        world = generate(session)
+    with live_server(create_app(config, session_factory=committing_factory)) as base:
+        yield base, world
 
 
 @needs_chromium

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from services.checkin import operations
 from services.checkin.app import create_app
 from services.checkin.domain import local_date
-from services.checkin.models import Base, Checkin, CheckinList, Scan
+from services.checkin.models import Checkin, CheckinList, Scan
 from shared import qr
 from shared.badge_tokens import BadgeKeyring
-from shared.db import make_sessionmaker, utcnow
+from shared.db import utcnow
 from tests.services.checkin.browser import badge_frame, launch_chromium, live_server, write_y4m
 from tests.services.checkin.conftest import EVENT_ID, bearer, roster_event, token
 
@@ -56,20 +56,16 @@ class Door:
 
 
 @pytest.fixture
-def door(checkin_db, config):
+def door(committing_factory, config):
     """Committed data behind a real HTTP server; every table is emptied afterwards."""
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        list_id = _prepare(factory)
-        with live_server(create_app(config, session_factory=factory)) as base:
-            enrolment = httpx.post(
-                f"{base}/api/v1/events/{EVENT_ID}/devices",
-                json={"gate": "north", "name": "Door 1"},
-                headers=bearer("organizer"),
-            ).json()
-            yield Door(base, list_id, enrolment["enrol_url"], enrolment["token"], factory)
-    finally:
-        checkin_db.truncate(Base.metadata)
+    list_id = _prepare(committing_factory)
+    with live_server(create_app(config, session_factory=committing_factory)) as base:
+        enrolment = httpx.post(
+            f"{base}/api/v1/events/{EVENT_ID}/devices",
+            json={"gate": "north", "name": "Door 1"},
+            headers=bearer("organizer"),
+        ).json()
+        yield Door(base, list_id, enrolment["enrol_url"], enrolment["token"], committing_factory)
 
 
 def _prepare(factory) -> int:

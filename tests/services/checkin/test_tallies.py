@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, text
 
 from services.checkin import operations
-from services.checkin.models import AttendanceCell, AttendanceCellDay, Base, Checkin, EventInfo
+from services.checkin.models import AttendanceCell, AttendanceCellDay, Checkin, EventInfo
 from services.checkin.operations import ScanRequest, attendance, tallies
-from shared.db import make_sessionmaker, utcnow
+from shared.db import utcnow
 from tests.services.checkin.conftest import EVENT_ID, KEYRING, nonce, roster_event, token
 from tests.services.checkin.generated_event import generate
 from tests.services.checkin.test_concurrency import _prepare
@@ -148,35 +148,31 @@ def test_the_migration_counts_what_a_rebuild_counts(session):
 
 
 @pytest.mark.parametrize("direction", ["entry", "undo"])
-def test_parallel_scans_and_undos_in_one_cell_keep_exact_tallies(checkin_db, direction):
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        list_id = _prepare(factory)  # badge 1 and a list for today
-        with factory() as session:
-            for badge in range(2, DOORS + 1):
-                operations.apply_roster_event(session, roster_event(badge))
-            if direction == "undo":
-                for badge in range(1, DOORS + 1):
-                    scan(session, list_id, badge)
-        ids = {}
-        with factory() as session:
-            ids = dict(session.execute(select(Checkin.badge_id, Checkin.id)).all())
-        barrier = threading.Barrier(DOORS)
+def test_parallel_scans_and_undos_in_one_cell_keep_exact_tallies(committing_factory, direction):
+    list_id = _prepare(committing_factory)  # badge 1 and a list for today
+    with committing_factory() as session:
+        for badge in range(2, DOORS + 1):
+            operations.apply_roster_event(session, roster_event(badge))
+        if direction == "undo":
+            for badge in range(1, DOORS + 1):
+                scan(session, list_id, badge)
+    ids = {}
+    with committing_factory() as session:
+        ids = dict(session.execute(select(Checkin.badge_id, Checkin.id)).all())
+    barrier = threading.Barrier(DOORS)
 
-        def door(badge: int) -> None:
-            barrier.wait()
-            with factory() as session:
-                if direction == "entry":
-                    assert scan(session, list_id, badge)["status"] == "ok"
-                else:
-                    operations.undo_checkin(session, ids[badge], "mistake", "test")
+    def door(badge: int) -> None:
+        barrier.wait()
+        with committing_factory() as session:
+            if direction == "entry":
+                assert scan(session, list_id, badge)["status"] == "ok"
+            else:
+                operations.undo_checkin(session, ids[badge], "mistake", "test")
 
-        with ThreadPoolExecutor(max_workers=DOORS) as pool:
-            list(pool.map(door, range(1, DOORS + 1)))
-        with factory() as session:
-            cells, days = assert_kept_as_rebuilt(session)
-            attended = DOORS if direction == "entry" else 0
-            assert [cell[-1] for cell in cells] == [attended]
-            assert [day[5] for day in days] == ([DOORS] if attended else [])
-    finally:
-        checkin_db.truncate(Base.metadata)
+    with ThreadPoolExecutor(max_workers=DOORS) as pool:
+        list(pool.map(door, range(1, DOORS + 1)))
+    with committing_factory() as session:
+        cells, days = assert_kept_as_rebuilt(session)
+        attended = DOORS if direction == "entry" else 0
+        assert [cell[-1] for cell in cells] == [attended]
+        assert [day[5] for day in days] == ([DOORS] if attended else [])

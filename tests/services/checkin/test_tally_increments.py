@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text
 
 from services.checkin import operations
 from services.checkin.domain import local_date
-from services.checkin.models import Base, Checkin, CheckinList
+from services.checkin.models import Checkin, CheckinList
 from services.checkin.operations import ScanRequest
-from shared.db import make_sessionmaker, utcnow
+from shared.db import utcnow
 from tests.services.checkin.conftest import KEYRING, nonce, roster_event, token
 from tests.services.checkin.test_concurrency import _prepare
 from tests.services.checkin.test_tallies import assert_kept_as_rebuilt, report_row, scan
@@ -123,54 +123,40 @@ def _prepared(factory, day_lists: int, other_lists: int) -> list[int]:
         return [add_list(session, day) for day in days]
 
 
-def test_one_badge_scanned_on_many_lists_at_once_counts_once(checkin_db):
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        lists = _prepared(factory, LISTS // 2, LISTS // 2)
-        pairs = [(b, list_id) for b in range(1, BADGES + 1) for list_id in lists]
-        _doors(factory, [lambda s, b=b, li=li: scan(s, li, b) for b, li in pairs])
-        with factory() as session:
-            assert session.query(Checkin).count() == BADGES * LISTS
-            cells, days = assert_kept_as_rebuilt(session)
-            assert [cell[-1] for cell in cells] == [BADGES]
-            assert [day[5] for day in days] == [BADGES]
-    finally:
-        checkin_db.truncate(Base.metadata)
+def test_one_badge_scanned_on_many_lists_at_once_counts_once(committing_factory):
+    lists = _prepared(committing_factory, LISTS // 2, LISTS // 2)
+    pairs = [(b, list_id) for b in range(1, BADGES + 1) for list_id in lists]
+    _doors(committing_factory, [lambda s, b=b, li=li: scan(s, li, b) for b, li in pairs])
+    with committing_factory() as session:
+        assert session.query(Checkin).count() == BADGES * LISTS
+        cells, days = assert_kept_as_rebuilt(session)
+        assert [cell[-1] for cell in cells] == [BADGES]
+        assert [day[5] for day in days] == [BADGES]
 
 
-def test_an_undo_and_a_scan_elsewhere_of_one_badge_at_once_keep_the_tallies(checkin_db):
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        first, *others = _prepared(factory, 2, LISTS - 2)
-        with factory() as session:
-            for badge in range(1, BADGES + 1):
-                scan(session, first, badge)
-            undone = session.execute(select(Checkin.id)).scalars().all()
-        jobs = [lambda s, c=c: operations.undo_checkin(s, c, "mistake", "test") for c in undone]
-        jobs += [
-            lambda s, li=li, b=b: scan(s, li, b) for li in others for b in range(1, BADGES + 1)
-        ]
-        _doors(factory, jobs)
-        with factory() as session:
-            cells, days = assert_kept_as_rebuilt(session)
-            assert [cell[-1] for cell in cells] == [BADGES]
-            assert [day[5] for day in days] == [BADGES]
-    finally:
-        checkin_db.truncate(Base.metadata)
+def test_an_undo_and_a_scan_elsewhere_of_one_badge_at_once_keep_the_tallies(committing_factory):
+    first, *others = _prepared(committing_factory, 2, LISTS - 2)
+    with committing_factory() as session:
+        for badge in range(1, BADGES + 1):
+            scan(session, first, badge)
+        undone = session.execute(select(Checkin.id)).scalars().all()
+    jobs = [lambda s, c=c: operations.undo_checkin(s, c, "mistake", "test") for c in undone]
+    jobs += [lambda s, li=li, b=b: scan(s, li, b) for li in others for b in range(1, BADGES + 1)]
+    _doors(committing_factory, jobs)
+    with committing_factory() as session:
+        cells, days = assert_kept_as_rebuilt(session)
+        assert [cell[-1] for cell in cells] == [BADGES]
+        assert [day[5] for day in days] == [BADGES]
 
 
-def test_agency_changes_and_first_scans_of_the_badges_at_once_keep_the_tallies(checkin_db):
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        lists = _prepared(factory, 2, 2)
-        jobs = [lambda s, b=b: operations.apply_roster_event(s, _moved(b)) for b in (1, 2)]
-        jobs += [lambda s, li=li, b=b: scan(s, li, b) for li in lists for b in (1, 2)]
-        _doors(factory, jobs)
-        with factory() as session:
-            cells, _ = assert_kept_as_rebuilt(session)
-            assert sum(cell[-1] for cell in cells) == BADGES
-    finally:
-        checkin_db.truncate(Base.metadata)
+def test_agency_changes_and_first_scans_of_the_badges_at_once_keep_the_tallies(committing_factory):
+    lists = _prepared(committing_factory, 2, 2)
+    jobs = [lambda s, b=b: operations.apply_roster_event(s, _moved(b)) for b in (1, 2)]
+    jobs += [lambda s, li=li, b=b: scan(s, li, b) for li in lists for b in (1, 2)]
+    _doors(committing_factory, jobs)
+    with committing_factory() as session:
+        cells, _ = assert_kept_as_rebuilt(session)
+        assert sum(cell[-1] for cell in cells) == BADGES
 
 
 def _moved(badge: int) -> dict:
@@ -180,37 +166,39 @@ def _moved(badge: int) -> dict:
     return moved
 
 
-def test_a_scan_waiting_for_a_roster_rebuild_finds_the_rebuilt_badge(checkin_db):
+def test_a_scan_waiting_for_a_roster_rebuild_finds_the_rebuilt_badge(
+    checkin_db, committing_factory
+):
     """The scan's read holds the badge's row: it waits for a rebuild that replaces the row, then
     must find the new row (ok), not answer a badge on both rosters as unknown."""
     if checkin_db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's writers take turns from BEGIN IMMEDIATE: no read waits on a row")
-    factory = make_sessionmaker(checkin_db.engine)
-    try:
-        list_id = _prepare(factory)
-        rebuilt, release = threading.Event(), threading.Event()
-        with factory() as rebuilder, factory() as door, ThreadPoolExecutor(2) as pool:
-            commit = rebuilder.commit
+    list_id = _prepare(committing_factory)
+    rebuilt, release = threading.Event(), threading.Event()
+    with (
+        committing_factory() as rebuilder,
+        committing_factory() as door,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        commit = rebuilder.commit
 
-            def commit_when_released():
-                rebuilt.set()
-                release.wait()
-                commit()
+        def commit_when_released():
+            rebuilt.set()
+            release.wait()
+            commit()
 
-            rebuilder.commit = commit_when_released
-            rebuild = pool.submit(operations.rebuild_roster, rebuilder, 1, [roster_event(1)])
-            rebuilt.wait()  # the old row is deleted, the new one inserted, not yet committed
-            request = ScanRequest(list_id=list_id, nonce=nonce(), gate="main", token=token(1))
-            answer = pool.submit(operations.scan, door, KEYRING.public_keys(), request)
-            _wait_for_a_lock_wait(checkin_db.engine)
-            release.set()
-            assert rebuild.result() == 1
-            assert answer.result()["status"] == "ok"
-        with factory() as session:
-            assert session.scalar(select(func.count()).select_from(Checkin)) == 1
-            assert_kept_as_rebuilt(session)
-    finally:
-        checkin_db.truncate(Base.metadata)
+        rebuilder.commit = commit_when_released
+        rebuild = pool.submit(operations.rebuild_roster, rebuilder, 1, [roster_event(1)])
+        rebuilt.wait()  # the old row is deleted, the new one inserted, not yet committed
+        request = ScanRequest(list_id=list_id, nonce=nonce(), gate="main", token=token(1))
+        answer = pool.submit(operations.scan, door, KEYRING.public_keys(), request)
+        _wait_for_a_lock_wait(checkin_db.engine)
+        release.set()
+        assert rebuild.result() == 1
+        assert answer.result()["status"] == "ok"
+    with committing_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+        assert_kept_as_rebuilt(session)
 
 
 def _wait_for_a_lock_wait(engine) -> None:
