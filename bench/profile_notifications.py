@@ -4,7 +4,8 @@ Run from the repository root:
 
     .venv/bin/python -m bench.profile_notifications [--database sqlite|postgres] [--count N]
         [--queues notifications|notifications,checkin] [--batches B] [--sort cumulative|tottime]
-        [--top K] [--cpu] [--no-profile]
+        [--top K] [--cpu] [--no-profile] [--callers REGEX]
+        [--dump FILE]
 
 Sets up the three services' databases, a private Redis and an SMTP server (aiosmtpd, in a
 thread of this process) as `bench.notifications` does, then registers warm-up + N distinct
@@ -48,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--cpu", action="store_true", help="profile CPU time, not wall time")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--callers", help="also print the callers of functions matching this")
+    parser.add_argument("--dump", help="also write the profile to this file (pstats)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", bench.DEFAULT_PG_URL))
     return parser.parse_args(argv)
 
@@ -130,7 +133,12 @@ def report(args: argparse.Namespace, meter: Meter, received: int) -> None:
         f"lowest {batches[0]:.2f}, median {batches[len(batches) // 2]:.2f}"
     )
     if meter.profiler:
-        pstats.Stats(meter.profiler, stream=sys.stdout).sort_stats(args.sort).print_stats(args.top)
+        stats = pstats.Stats(meter.profiler, stream=sys.stdout).sort_stats(args.sort)
+        stats.print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
+        if args.dump:
+            stats.dump_stats(args.dump)
 
 
 def work(celery, args: argparse.Namespace, meter: Meter) -> None:
