@@ -33,8 +33,6 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "pages.badge": PUBLIC,
         "pages.badge_png": PUBLIC,
         "pages.badge_svg": PUBLIC,
-        "printing_pages.focal_point_page": PUBLIC,
-        "printing_pages.focal_point_pdf": PUBLIC,
         "account_pages.login": PUBLIC,
         "account_pages.forgot_password": PUBLIC,
         "account_pages.reset_password": PUBLIC,

@@ -118,7 +118,6 @@ def _install_blueprints(app: Flask) -> None:
     for blueprint in (accounts_api.blp, audit_api.blp, delegation_api.blp):
         rest.register_blueprint(blueprint)
         csrf.exempt(blueprint)
-    app.register_blueprint(printing_api.pages)
     app.register_blueprint(views.pages)
     app.register_blueprint(account_views.account_pages)
     app.register_blueprint(manage_views.manage_pages)

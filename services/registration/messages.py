@@ -271,7 +271,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أكثر من {limit} شارة: اطلب من المنظمين طباعتها.",
     ),
     "print.title": ("Print badges", "طباعة الشارات"),
-    "print.count": ("Active badges of this agency: {count}", "الشارات الفعّالة لهذه الجهة: {count}"),
     "print.layout": ("Layout", "التخطيط"),
     "print.submit": ("Download the PDF", "تنزيل ملف PDF"),
     "layout.a6": ("A6 badges, one per page", "شارات A6، شارة في كل صفحة"),

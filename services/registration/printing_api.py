@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint as PageBlueprint
-from flask import Response, current_app, render_template, request, send_file
+from flask import Response, current_app, request, send_file
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -13,7 +12,7 @@ from services.registration import operations, printing, printing_tasks
 from services.registration.print_models import DONE, FAILED, PrintJob
 from services.registration.schemas import CODE
 from services.registration.scopes import MANAGE, context, scoped_event
-from shared.access import PUBLIC, allow, current_identity, require_event_scope
+from shared.access import allow, current_identity, require_event_scope
 from shared.fields import StrictSchema, Text, one_of
 from shared.problems import DomainError
 from shared.web import PRIVATE, db_session
@@ -209,30 +208,9 @@ def _name(job: PrintJob) -> str:
     return f"badges-{job.id}-{job.layout}.pdf"
 
 
-# --- The focal point's page: their agency's badges, through their private agency link -------
+# --- An agency's badges in one PDF, for the signed-in pages (print_views) -------------------
 
 FOCAL_POINT_LIMIT = 200
-pages = PageBlueprint("printing_pages", __name__, template_folder="templates")
-
-
-@pages.route("/e/<slug>/register/<token>/badges")
-@allow(PUBLIC)
-def focal_point_page(slug, token):
-    """The focal point's "print badges" form for their agency."""
-    event, agency = _agency_of_link(slug, token)
-    count = len(printing_tasks.select_badges(db_session(), event, {"agency": agency.code}))
-    page = render_template(
-        "print_badges.html", event=event, agency=agency, count=count, layouts=LAYOUTS
-    )
-    return page, 200, PRIVATE
-
-
-@pages.route("/e/<slug>/register/<token>/badges.pdf")
-@allow(PUBLIC)
-def focal_point_pdf(slug, token):
-    """The agency's active badges as one PDF; the printing is logged against the link."""
-    event, agency = _agency_of_link(slug, token)
-    return agency_pdf(event, agency, f"focal point link ({agency.code})")
 
 
 def agency_pdf(event, agency, who: str | None = None) -> Response:
@@ -248,9 +226,3 @@ def agency_pdf(event, agency, who: str | None = None) -> Response:
         raise DomainError("too_many_to_print", kind="conflict", limit=FOCAL_POINT_LIMIT)
     order = {"selection": selection, "layout": layout}
     return print_now(event, registrations, order, 200, who)
-
-
-def _agency_of_link(slug: str, token: str):
-    session = db_session()
-    event = operations.get_event(session, slug)
-    return event, operations.resolve_agency_link(session, context().secret_key, event, token)
