@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +25,10 @@ Confirmed = Callable[[list[str]], set[str]]
 PENDING_LIMIT = 200
 # A message no consumer confirmed after this many sends is given up, loudly.
 MAX_ATTEMPTS = 10
+# A consumer whose queue holds tasks is not sent a repeat (the message may be among them), but
+# for at most this many confirmation waits: a queue that never empties under steady load must
+# not hold back a message the broker lost. Consumers drop repeats.
+BUSY_PATIENCE = 10
 
 
 def _nothing() -> None:
@@ -121,10 +125,11 @@ def resend_unconfirmed(
     busy: Callable[[str], bool] = lambda consumer: False,
 ) -> int:
     """Settle confirmed messages; re-send the others to the consumers that did not confirm,
-    unless a consumer is `busy` (its queue not empty: the message may still be waiting)."""
+    unless a consumer is `busy` (its queue not empty: the message may still be waiting) and
+    the message has waited less than BUSY_PATIENCE times `older_than`."""
     messages = unsettled(session, older_than)
     missing = _unconfirmed_consumers(messages, confirmed)
-    due = _due(missing, busy)
+    due = _due(messages, missing, busy, utcnow() - BUSY_PATIENCE * older_than)
     resent = [m for m in messages if due[m.id] and m.attempts < MAX_ATTEMPTS]
     try:
         for message in resent:
@@ -153,10 +158,14 @@ def _unconfirmed_consumers(messages, confirmed: Confirmed) -> dict[int, list[str
     }
 
 
-def _due(missing: dict[int, list[str]], busy: Callable[[str], bool]) -> dict[int, list[str]]:
-    """Per message, the unconfirmed consumers with an empty queue (none still on its way)."""
+def _due(messages, missing: dict[int, list[str]], busy, cutoff: datetime) -> dict[int, list[str]]:
+    """Per message, the unconfirmed consumers with an empty queue (none still on its way), or
+    all of them once the message was published before `cutoff`."""
     waiting = {c for c in {c for consumers in missing.values() for c in consumers} if busy(c)}
-    return {key: [c for c in consumers if c not in waiting] for key, consumers in missing.items()}
+    return {
+        m.id: [c for c in missing[m.id] if c not in waiting or m.published_at < cutoff]
+        for m in messages
+    }
 
 
 def _settle(messages, missing: dict[int, list[str]], resent_ids: set[int]) -> None:

@@ -113,3 +113,18 @@ def test_a_consumer_with_tasks_queued_is_waited_for_not_sent_a_repeat(session, p
     assert (sent, broker.sent) == (0, [])
     assert (published.settled_at, published.attempts) == (None, 1)
     assert resend(session, broker, confirmed) == 1  # the queue drained, still no receipt
+
+
+def test_a_consumer_busy_for_longer_than_its_patience_is_sent_the_repeat_anyway(session, published):
+    published.published_at = utcnow() - outbox.BUSY_PATIENCE * WAIT - timedelta(seconds=1)
+    session.commit()
+    broker = Broker()
+    confirmed = receipts(outbox_task_id(published.message_id, CHECKIN))
+    sent = outbox.resend_unconfirmed(
+        session, broker.send, confirmed, older_than=WAIT, busy=lambda c: True
+    )
+    assert (sent, broker.sent) == (
+        1,
+        [(NOTIFICATIONS, outbox_task_id(published.message_id, NOTIFICATIONS))],
+    )
+    assert (published.settled_at, published.attempts) == (None, 2)
