@@ -11,6 +11,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "استُخدم هذا المعرّف لمسح آخر.",
     ),
     "badge_id_or_token": ("Send a token or a badge id.", "أرسل رمز الشارة أو رقمها."),
+    "scan_not_recorded": (
+        "The check-in list changed while this scan was recorded; scan the badge again.",
+        "تغيّرت قائمة التسجيل أثناء تسجيل هذا المسح؛ امسح الشارة مرة أخرى.",
+    ),
     "scanner.title": ("Door scanner", "ماسح الباب"),
     "scanner.coming": ("Enrol this device to start scanning.", "سجّل هذا الجهاز لبدء المسح."),
     "scanner.enrol_hint": (

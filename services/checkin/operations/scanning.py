@@ -127,6 +127,18 @@ class ScanRequest:
 def scan(session: Session, public_keys: Mapping, request: ScanRequest, event_scope=None) -> dict:
     """Answer a scan once; the same nonce again replays the first answer and records nothing."""
     claims, refusal = _verified(request, public_keys)
+    for _attempt in range(2):
+        try:
+            return _judged(session, request, claims, refusal, event_scope)
+        except IntegrityError:
+            # Another transaction changed what the lookup read (the nonce answered, the list
+            # deleted): judged afresh, the scan is replayed, refused or answered as it now stands.
+            session.rollback()
+    raise DomainError("scan_not_recorded", kind="conflict")
+
+
+def _judged(session: Session, request: ScanRequest, claims, refusal, event_scope) -> dict:
+    """Look up, judge, move and record one scan in the session's transaction, then commit."""
     badge_id = claims.badge_id if claims else request.badge_id
     # Core statements on the session's connection: the ORM layer would add its CPU to each.
     connection = session.connection()
@@ -283,7 +295,7 @@ def badge_view(entry: RosterEntry) -> dict:
 
 
 def _record(session, found, entry, request, answer, now) -> dict:
-    """Store the scan with its answer; a nonce that raced us in returns the stored answer."""
+    """Store the scan with its answer (a nonce that raced us in breaks the unique constraint)."""
     scan_row = {
         "nonce": request.nonce,
         "request_hash": _fingerprint(request),
@@ -299,28 +311,9 @@ def _record(session, found, entry, request, answer, now) -> dict:
         "recorded_at": now,
         "answer": answer,
     }
-    try:
-        session.connection().execute(RECORD, scan_row)
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return _answer_for(session, found.event_id, request)
+    session.connection().execute(RECORD, scan_row)
+    session.commit()
     return answer
-
-
-def _answer_for(session: Session, event_id: int, request: ScanRequest) -> dict | None:
-    """The stored answer to this nonce at this event; a nonce reused for another scan is refused."""
-    stored = session.execute(
-        select(Scan.answer, Scan.request_hash).where(
-            Scan.event_id == event_id, Scan.nonce == request.nonce
-        )
-    ).first()
-    session.rollback()
-    if stored is None:
-        return None
-    if stored.request_hash != _fingerprint(request):
-        raise DomainError("nonce_reused", kind="conflict", field="nonce")
-    return stored.answer
 
 
 def _fingerprint(request: ScanRequest) -> str:

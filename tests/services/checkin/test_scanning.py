@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, insert, select
 
 from services.checkin import operations
 from services.checkin.domain import local_date
@@ -218,3 +219,155 @@ def test_an_online_scan_is_timed_by_the_server(roster, keys, today_list):
     scan(roster, keys, today_list, token(1), scanned_at=utcnow() - timedelta(hours=3))
     checkin = roster.scalar(select(Checkin).where(Checkin.badge_id == 1))
     assert abs(checkin.checked_in_at - utcnow()) < timedelta(minutes=1)
+
+
+@contextmanager
+def meanwhile(factory, *steps):
+    """Commit each (statement start, work) step just before the scan's next such statement.
+
+    On PostgreSQL another connection commits the work, as another door or an operator would.
+    SQLite's writers take turns (BEGIN IMMEDIATE), so there the scan's own connection commits
+    it and carries on in a new transaction: the same stale lookup meets the same constraint.
+    """
+    engine, pending = factory.kw["bind"], list(steps)
+
+    def hook(connection, cursor, statement, parameters, context, executemany):
+        if not pending or not statement.startswith(pending[0][0]):
+            return
+        work = pending.pop(0)[1]
+        if connection.dialect.name == "postgresql":
+            with engine.begin() as other:
+                work(other)
+        else:
+            work(connection)
+            connection.exec_driver_sql("COMMIT")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        yield pending
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+
+
+LOOKUP, CHECK_IN, RECORD = "SELECT checkin_lists.id", "INSERT INTO checkins", "INSERT INTO scans"
+
+
+@pytest.fixture
+def committed_list(committing_factory) -> dict:
+    """Delegate 1 on the roster and a list for today, committed; the list's row."""
+    with committing_factory() as session:
+        operations.apply_roster_event(session, roster_event(1))
+        session.add(
+            CheckinList(
+                event_id=1,
+                name_ar="اليوم",
+                name_en="Today",
+                created_at=utcnow(),
+                day=local_date(utcnow(), "Asia/Baghdad"),
+            )
+        )
+        session.commit()
+        today = select(CheckinList.__table__).where(CheckinList.name_en == "Today")
+        return dict(session.execute(today).one()._mapping)
+
+
+def _delete_list(list_id):
+    return lambda connection: connection.execute(
+        delete(CheckinList).where(CheckinList.id == list_id)
+    )
+
+
+def _committed_scan(factory, list_id: int, badge_token: str, **kwargs) -> dict:
+    request = ScanRequest(list_id=list_id, gate="north", token=badge_token, **kwargs)
+    with factory() as session:
+        return operations.scan(session, KEYRING.public_keys(), request)
+
+
+def _stored(factory, model) -> int:
+    with factory() as session:
+        return count(session, model)
+
+
+@pytest.mark.parametrize(
+    "badge_token,statement",
+    [(token(1), CHECK_IN), (token(99), RECORD), ("not-a-badge", RECORD)],
+    ids=["admitted", "unknown_badge", "invalid"],
+)
+def test_a_list_deleted_while_a_scan_is_judged_is_not_found_not_a_null_answer(
+    committing_factory, committed_list, badge_token, statement
+):
+    # Its foreign key failed the scan's insert: the admitted badge's was a 500, the refused
+    # scan's an answer of None (a 200 with a `null` body), as no scan held its nonce.
+    list_id = committed_list["id"]
+    steps = [(statement, _delete_list(list_id))]
+    with meanwhile(committing_factory, *steps) as pending, pytest.raises(DomainError) as refused:
+        _committed_scan(committing_factory, list_id, badge_token, nonce=nonce())
+    assert (refused.value.code, refused.value.status, pending) == ("list_not_found", 404, [])
+    assert _stored(committing_factory, Checkin) == _stored(committing_factory, Scan) == 0
+
+
+def test_a_list_deleted_at_every_attempt_is_a_conflict_to_scan_again(
+    committing_factory, committed_list
+):
+    list_id = committed_list["id"]
+
+    def restore(connection):
+        connection.execute(insert(CheckinList.__table__).values(committed_list))
+
+    steps = [
+        (CHECK_IN, _delete_list(list_id)),
+        (LOOKUP, restore),
+        (CHECK_IN, _delete_list(list_id)),
+    ]
+    with meanwhile(committing_factory, *steps) as pending, pytest.raises(DomainError) as refused:
+        _committed_scan(committing_factory, list_id, token(1), nonce=nonce())
+    assert (refused.value.code, refused.value.status, pending) == ("scan_not_recorded", 409, [])
+    assert _stored(committing_factory, Scan) == 0
+
+
+def test_a_check_in_by_another_door_meanwhile_makes_this_one_already_checked_in(
+    committing_factory, committed_list
+):
+    # The live check-in index (uq_checkins_live) never fails the insert: it is the conflict
+    # the check-in's INSERT ... ON CONFLICT DO NOTHING expects.
+    other_door = {
+        "event_id": 1,
+        "list_id": committed_list["id"],
+        "badge_id": 1,
+        "gate": "south",
+        "checked_in_at": utcnow(),
+        "inside": True,
+        "last_movement_at": utcnow(),
+    }
+
+    def check_in(connection):
+        connection.execute(insert(Checkin.__table__).values(other_door))
+
+    with meanwhile(committing_factory, (CHECK_IN, check_in)) as pending:
+        answer = _committed_scan(committing_factory, committed_list["id"], token(1), nonce=nonce())
+    assert (answer["status"], answer["first_checkin"]["gate"], pending) == (
+        "already_checked_in",
+        "south",
+        [],
+    )
+
+
+def test_a_nonce_answered_by_another_request_meanwhile_is_replayed(
+    committing_factory, committed_list
+):
+    list_id = committed_list["id"]
+    first = _committed_scan(committing_factory, list_id, token(1), nonce="raced-nonce-1")
+    with committing_factory() as session:
+        stored = dict(session.execute(select(Scan.__table__)).one()._mapping)
+        session.execute(delete(Scan))
+        session.commit()
+    stored.pop("id")
+
+    def answer_it(connection):
+        connection.execute(insert(Scan.__table__).values(stored))
+
+    with meanwhile(committing_factory, (RECORD, answer_it)) as pending:
+        again = _committed_scan(committing_factory, list_id, token(1), nonce="raced-nonce-1")
+    assert (again, pending) == (first, [])
+    assert _stored(committing_factory, Scan) == 1
