@@ -80,3 +80,19 @@ def test_an_unconfirmed_cancellation_focuses_the_confirmation(web, demo_event):
     confirm = Controls(html).controls["confirm"][0]
     assert confirm.get("aria-invalid") == "true"
     assert Controls(html).autofocused() == ["confirm"]
+
+
+def test_a_refused_correction_shows_what_was_typed_next_to_its_error(web, demo_event, session):
+    page = register(web)
+    fields = {"action": "update", "phone": "01 718 1234", "channel": "sms", "language": "en"}
+    controls = Controls(submit(web, page, fields).get_data(as_text=True)).controls
+    assert controls["phone"][0]["value"] == "01 718 1234"
+    assert [a["value"] for a in controls["channel"] if "checked" in a] == ["sms"]
+    assert [a["value"] for a in controls["language"] if "checked" in a] == ["en"]
+    assert controls["email"][0]["value"] == "yusra@example.org"
+
+
+def test_an_unconfirmed_cancellation_keeps_the_saved_details_in_the_form(web, demo_event):
+    page = register(web)
+    controls = Controls(submit(web, page, {"action": "cancel"}).get_data(as_text=True)).controls
+    assert controls["phone"][0]["value"] == "+9647701234567"
