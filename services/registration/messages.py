@@ -221,6 +221,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You are registered. Keep this page's address: it is your private link.",
         "تم تسجيلك. احتفظ بعنوان هذه الصفحة: إنه رابطك الخاص.",
     ),
+    "badge.private_link": (
+        "This page is your private link: with it you can view and download your badge, correct"
+        " your contact details or cancel your registration. We also sent it to you by e-mail or"
+        " SMS. Do not share it: whoever has it can do the same.",
+        "هذه الصفحة رابطك الخاص: تستطيع بها عرض شارتك وتنزيلها وتصحيح بيانات التواصل أو إلغاء"
+        " تسجيلك. أرسلناه إليك أيضاً بالبريد الإلكتروني أو برسالة نصية. لا تشاركه مع أحد: فمن"
+        " يملكه يستطيع فعل ذلك أيضاً.",
+    ),
+    "badge.qr_alt": (
+        "Your badge's QR code, to show at the entrance",
+        "رمز الاستجابة السريعة لشارتك، يُعرض عند المدخل",
+    ),
     "badge.download_png": ("Download QR (PNG)", "تنزيل الرمز (PNG)"),
     "badge.download_svg": ("Download QR (SVG)", "تنزيل الرمز (SVG)"),
     "badge.cancelled": (

@@ -469,3 +469,20 @@ def test_security_headers_are_on_the_badge_page_and_its_images(web, demo_event):
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    ("lang", "alt", "explained"),
+    [
+        ("ar", "رمز الاستجابة السريعة لشارتك", "هذه الصفحة رابطك الخاص"),
+        ("en", "Your badge's QR code", "This page is your private link"),
+    ],
+)
+def test_badge_page_explains_the_private_link_and_describes_the_qr(
+    web, demo_event, lang, alt, explained
+):
+    page = register(web)
+    html = web.get(f"{page}?lang={lang}").get_data(as_text=True)
+    assert re.search(rf'<img class="qr"[^>]* alt="{re.escape(str(escape(alt)))}', html)
+    assert explained in html
+    assert 'alt="QR"' not in html
