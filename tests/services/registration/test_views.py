@@ -486,3 +486,16 @@ def test_badge_page_explains_the_private_link_and_describes_the_qr(
     assert re.search(rf'<img class="qr"[^>]* alt="{re.escape(str(escape(alt)))}', html)
     assert explained in html
     assert 'alt="QR"' not in html
+
+
+def option_names(html: str) -> list[str]:
+    """The first name of each agency option, in the order offered."""
+    return re.findall(r'<option value="[A-Z][^"]*"[^>]*>\s*([^<—]*?) —', html)
+
+
+def test_english_form_lists_agencies_by_their_english_names_first(web, demo_event, session):
+    agencies = session.scalars(select(Agency).where(Agency.event_id == demo_event.id)).all()
+    english = option_names(web.get(f"{FORM}?lang=en").get_data(as_text=True))
+    assert english == sorted((str(escape(a.name_en)) for a in agencies), key=str.lower)
+    arabic = option_names(web.get(f"{FORM}?lang=ar").get_data(as_text=True))
+    assert arabic == sorted(a.name_ar for a in agencies)
