@@ -102,7 +102,7 @@ def undo(data, checkin_id):
 @blp.response(200, SearchResultSchema(many=True))
 @allow(*DOOR)
 def search(args, event_id):
-    """Find delegates by name (Arabic-aware), phone (any format), email or agency code.
+    """Find delegates by name (3 letters or more, Arabic-aware), whole phone, e-mail or agency code.
 
     POST, so the name, phone or e-mail searched for stays out of URLs and so out of access logs.
     """

@@ -15,6 +15,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The check-in list changed while this scan was recorded; scan the badge again.",
         "تغيّرت قائمة التسجيل أثناء تسجيل هذا المسح؛ امسح الشارة مرة أخرى.",
     ),
+    "search_too_short": (
+        "Type at least {min} letters of a name, a full phone number or e-mail address, or an"
+        " agency code.",
+        "اكتب {min} أحرف على الأقل من الاسم، أو رقم هاتف أو بريداً إلكترونياً كاملاً، أو رمز الجهة.",
+    ),
     "scanner.title": ("Door scanner", "ماسح الباب"),
     "scanner.coming": ("Enrol this device to start scanning.", "سجّل هذا الجهاز لبدء المسح."),
     "scanner.enrol_hint": (

@@ -17,27 +17,41 @@ from services.checkin.models import (
     RosterEntry,
 )
 from shared.arabic import search_key
-from shared.contact import phone_search_variants
+from shared.contact import ContactError, normalise_email, phone_search_variants
 from shared.db import utcnow
 from shared.identity import is_token_id
 from shared.problems import DomainError
 
 SEARCH_LIMIT = 25
+MIN_NAME_LETTERS = 3
 
 
 def search(session: Session, event_id: int, query: str) -> list[RosterEntry]:
-    """Find delegates by name (Arabic-aware), phone (any format), email or agency."""
+    """Find delegates by name (Arabic-aware), full phone (any format) or e-mail, or agency code.
+
+    A door device may find a delegate but not list the roster: a name needs 3 letters or more,
+    the rest must be given in full.
+    """
     text = query.strip()
     if not text:
         return []
-    base = select(RosterEntry).where(RosterEntry.event_id == event_id)
-    condition = _by_contact(text) if ("@" in text or _digits(text) >= 7) else None
-    if condition is None:
-        condition = _by_name_or_agency(text)
-    if condition is None:
-        return []
-    query_ = base.where(condition).order_by(RosterEntry.name_key).limit(SEARCH_LIMIT)
-    return list(session.scalars(query_))
+    condition, in_full = _condition(text)
+    base = select(RosterEntry).where(RosterEntry.event_id == event_id, condition)
+    found = list(session.scalars(base.order_by(RosterEntry.name_key).limit(SEARCH_LIMIT)))
+    if not found and not in_full:
+        raise DomainError("search_too_short", field="q", min=MIN_NAME_LETTERS)
+    return found
+
+
+def _condition(text: str):
+    """What to look for, and whether a query that finds nobody was searchable (else too short)."""
+    contact = _by_contact(text) if ("@" in text or _digits(text) >= 7) else None
+    if contact is not None:
+        return contact, True
+    agency = RosterEntry.agency_code == text.upper()
+    name = None if "@" in text else _by_name(text)  # a partial e-mail address is no name
+    # Too short for a name: only an agency code, exactly, is an answer.
+    return (agency, False) if name is None else (or_(name, agency), True)
 
 
 def _digits(text: str) -> int:
@@ -45,18 +59,22 @@ def _digits(text: str) -> int:
 
 
 def _by_contact(text: str):
+    """The one e-mail address or phone number asked for; None for neither in full."""
     if "@" in text:
-        return func.lower(RosterEntry.email) == text.lower()
+        try:
+            return func.lower(RosterEntry.email) == normalise_email(text)
+        except ContactError:
+            return None
     phone = phone_search_variants(text)
     return RosterEntry.phone == phone if phone else None
 
 
-def _by_name_or_agency(text: str):
-    tokens = search_key(text).split()
-    if not tokens:
+def _by_name(text: str):
+    """Every word of the name's search key, if the key has MIN_NAME_LETTERS letters or more."""
+    key = search_key(text)  # marks, tatweel and spaces are gone: they do not count
+    if sum(ch.isalpha() for ch in key) < MIN_NAME_LETTERS:
         return None
-    name = and_(*(RosterEntry.name_key.contains(t, autoescape=True) for t in tokens))
-    return or_(name, RosterEntry.agency_code == text.upper())
+    return and_(*(RosterEntry.name_key.contains(t, autoescape=True) for t in key.split()))
 
 
 def lists_of(session: Session, event_id: int) -> list[CheckinList]:

@@ -107,6 +107,26 @@ def test_search_finds_arabic_variants_without_contact_details(client, device):
     assert "phone" not in found[0] and "email" not in found[0]
 
 
+@pytest.mark.parametrize(
+    "lang,message",
+    [
+        ("en", "Type at least 3 letters of a name, a full phone number or e-mail address, or an"),
+        ("ar", "اكتب 3 أحرف على الأقل من الاسم"),
+    ],
+)
+def test_a_device_searching_one_letter_is_told_why_in_its_language(client, device, lang, message):
+    _, headers = device
+    response = client.post(
+        f"/api/v1/events/{EVENT_ID}/search?lang={lang}", json={"q": "يُـ"}, headers=headers
+    )
+    assert (response.status_code, response.mimetype) == (422, "application/problem+json")
+    body = response.get_json()
+    assert body["code"] == "search_too_short" and body["title"].startswith(message)
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("q", "search_too_short")
+    assert error["message"].startswith(message)
+
+
 def test_manual_check_in_and_undo_with_a_reason(client, device, roster, today_list):
     _, headers = device
     answer = client.post(
