@@ -34,6 +34,7 @@ OFFLINE_RECORDED = "سُجّل دون اتصال، ويُؤكَّد لاحقاً
 REVOKED = "شارة ملغاة (أُعيد إصدارها)"
 CANCELLED = "التسجيل ملغى"
 INVALID = "شارة غير صالحة"
+TOO_SHORT = "اكتب 3 أحرف على الأقل من الاسم"
 
 
 @dataclass
@@ -236,6 +237,19 @@ def test_manual_search_checks_in_by_badge_id(page, door):
     page.locator("#results li", has_text=OFFLINE_NAME_AR).get_by_role("button").click()
     _wait_for_answer(page, "green", OFFLINE_NAME_AR)
     assert door.count(Checkin, badge_id=2) == 1
+
+
+@needs_chromium
+def test_a_search_too_short_says_why_instead_of_no_results(page, door):
+    page.click("#tab-search")
+    page.fill("#search-q", "لا أحد")
+    page.press("#search-q", "Enter")
+    page.locator("#search-empty").wait_for(state="visible")
+    page.fill("#search-q", "يُـ")
+    page.press("#search-q", "Enter")
+    page.locator("#door-notice", has_text=TOO_SHORT).wait_for(state="visible")
+    assert page.locator("#search-empty").is_hidden()
+    assert page.locator("#results li").count() == 0
 
 
 @needs_chromium

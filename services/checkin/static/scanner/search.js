@@ -6,6 +6,7 @@ import {
   element,
   localized,
   newNonce,
+  problemDetail,
   setOnline,
   showNotice,
   showRefusal,
@@ -30,9 +31,18 @@ async function onSearch(event) {
     setOnline(false);
     return showNotice(t("scanner.network_error"));
   }
+  if (response.status === 422) return showQueryRefused(await problemDetail(response));
   if (!response.ok) return showRefusal(response);
   showNotice(state.listId ? "" : t("scanner.no_list"));
   renderResults(await response.json());
+}
+
+// A query the server will not search (too short, part of a phone or e-mail) says why, in place
+// of earlier results and of "no delegate found".
+function showQueryRefused(message) {
+  $("results").replaceChildren();
+  $("search-empty").hidden = true;
+  showNotice(message);
 }
 
 function renderResults(found) {
