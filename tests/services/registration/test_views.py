@@ -499,3 +499,13 @@ def test_english_form_lists_agencies_by_their_english_names_first(web, demo_even
     assert english == sorted((str(escape(a.name_en)) for a in agencies), key=str.lower)
     arabic = option_names(web.get(f"{FORM}?lang=ar").get_data(as_text=True))
     assert arabic == sorted(a.name_ar for a in agencies)
+
+
+def test_badge_page_says_registered_only_on_arriving_from_the_form(web, demo_event):
+    response = submit(web, FORM, form_fields())
+    arrival = urlsplit(response.headers["Location"])
+    page = f"{arrival.path}?{arrival.query}"
+    assert "تم تسجيلك." in web.get(page).get_data(as_text=True)
+    saved = self_service(web, page, action="update", job_title="Director").get_data(as_text=True)
+    assert "حُفظت بياناتك." in saved
+    assert "تم تسجيلك." not in saved
