@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,34 @@ from shared.arabic import search_key
 from shared.db import utcnow
 
 DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+ROSTER, EVENTS = RosterEntry.__table__, EventInfo.__table__
+
+
+def _upsert_roster(insert):
+    """Insert a roster entry, or replace an older version of it (values bound by column name)."""
+    statement = insert(ROSTER)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[ROSTER.c.badge_id],
+        set_={c.name: new[c.name] for c in ROSTER.columns if c.name != "badge_id"},
+        where=ROSTER.c.version < new.version,
+    ).returning(ROSTER.c.badge_id)
+
+
+def _insert_event(insert):
+    """Insert an event not seen before (values bound by column name)."""
+    return (
+        insert(EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.id]).returning(EVENTS.c.id)
+    )
+
+
+# Statements built once: a roster event pays for no query building.
+UPSERT_ROSTER = {name: _upsert_roster(insert) for name, insert in DIALECT_INSERT.items()}
+INSERT_EVENT = {name: _insert_event(insert) for name, insert in DIALECT_INSERT.items()}
+LOCK_EVENT = select(EVENTS.c.id).where(EVENTS.c.id == bindparam("event_id")).with_for_update()
+CELL_OF_BADGE = select(*(ROSTER.c[name] for name in tallies.KEY)).where(
+    ROSTER.c.badge_id == bindparam("badge_id")
+)
 
 
 def apply_roster_event(session: Session, payload: dict) -> bool:
@@ -21,14 +49,8 @@ def apply_roster_event(session: Session, payload: dict) -> bool:
     remember_event(session, payload["event"])
     values = roster_values(payload)
     before = _cell_before(session, values)
-    insert = DIALECT_INSERT[session.get_bind().dialect.name]
-    statement = insert(RosterEntry).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[RosterEntry.badge_id],
-        set_={k: statement.excluded[k] for k in values if k != "badge_id"},
-        where=RosterEntry.version < statement.excluded.version,
-    ).returning(RosterEntry.badge_id)
-    applied = _execute_core(session, statement)
+    upsert = UPSERT_ROSTER[session.get_bind().dialect.name]
+    applied = _execute_core(session, upsert, values)
     if applied:
         tallies.refresh_cells(session, {before, tallies.cell_of(values)} - {None})
     session.commit()
@@ -38,11 +60,8 @@ def apply_roster_event(session: Session, payload: dict) -> bool:
 def _cell_before(session: Session, values: dict) -> tuple | None:
     """The badge's tally cell before this event, read under the event's lock."""
     # Roster changes of one event take turns, so none moves a badge out of a cell unseen.
-    lock = select(EventInfo.id).where(EventInfo.id == values["event_id"]).with_for_update()
-    session.execute(lock)
-    r = RosterEntry
-    query = select(r.event_id, r.agency_id, r.category_code, r.gender)
-    row = session.execute(query.where(r.badge_id == values["badge_id"])).first()
+    session.execute(LOCK_EVENT, {"event_id": values["event_id"]})
+    row = session.execute(CELL_OF_BADGE, {"badge_id": values["badge_id"]}).first()
     return None if row is None else tuple(row)
 
 
@@ -62,13 +81,13 @@ def rebuild_roster(session: Session, event_id: int, payloads: list[dict]) -> int
     return len(payloads)
 
 
-def _execute_core(session: Session, statement) -> bool:
+def _execute_core(session: Session, statement, values: dict) -> bool:
     """Run an upsert as plain Core and tell whether it wrote a row.
 
     ORM-level execution of these dialect upserts reports neither rows nor a row count on
     PostgreSQL, so they go through the session's connection.
     """
-    return session.connection().execute(statement).first() is not None
+    return session.connection().execute(statement, values).first() is not None
 
 
 def roster_values(payload: dict) -> dict:
@@ -102,21 +121,9 @@ def roster_values(payload: dict) -> dict:
 
 def remember_event(session: Session, event: dict) -> None:
     """Record an event the first time it is seen, with one check-in list per day."""
-    insert = DIALECT_INSERT[session.get_bind().dialect.name]
-    statement = (
-        insert(EventInfo)
-        .values(
-            id=event["id"],
-            slug=event["slug"],
-            name_ar=event["name_ar"],
-            name_en=event["name_en"],
-            timezone=event["timezone"],
-            days=list(event["days"]),
-        )
-        .on_conflict_do_nothing(index_elements=[EventInfo.id])
-        .returning(EventInfo.id)
-    )
-    if _execute_core(session, statement):
+    values = {name: event[name] for name in ("id", "slug", "name_ar", "name_en", "timezone")}
+    statement = INSERT_EVENT[session.get_bind().dialect.name]
+    if _execute_core(session, statement, values | {"days": list(event["days"])}):
         for number, day in enumerate(sorted(event["days"]), start=1):
             session.add(day_list(event["id"], number, date.fromisoformat(str(day))))
         session.flush()
