@@ -12,8 +12,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "badge_id_or_token": ("Send a token or a badge id.", "أرسل رمز الشارة أو رقمها."),
     "scan_not_recorded": (
-        "The check-in list changed while this scan was recorded; scan the badge again.",
-        "تغيّرت قائمة التسجيل أثناء تسجيل هذا المسح؛ امسح الشارة مرة أخرى.",
+        "The check-in list or the badge's check-in changed while this scan was recorded; scan"
+        " the badge again.",
+        "تغيّرت قائمة التسجيل أو تسجيل الشارة أثناء تسجيل هذا المسح؛ امسح الشارة مرة أخرى.",
     ),
     "search_too_short": (
         "Type at least {min} letters of a name, a full phone number or e-mail address, or an"

@@ -109,6 +109,10 @@ LOOKUP_HELD = _lookup_statement(HELD_BADGE, true())
 LOOKUP = {"postgresql": LOOKUP_HELD, "sqlite": _lookup_statement(_ROSTER, and_(*_BADGE_ROW))}
 
 
+class _Overtaken(Exception):
+    """Another transaction changed what a scan read before it could write."""
+
+
 @dataclass(frozen=True)
 class ScanRequest:
     """What a door sends: a token (or, manually, a badge id), the list, gate and nonce."""
@@ -130,8 +134,8 @@ def scan(session: Session, public_keys: Mapping, request: ScanRequest, event_sco
     for _attempt in range(2):
         try:
             return _judged(session, request, claims, refusal, event_scope)
-        except IntegrityError:
-            # Another transaction changed what the lookup read (the nonce answered, the list
+        except (IntegrityError, _Overtaken):
+            # Another transaction changed what the scan read (the nonce answered, the list
             # deleted): judged afresh, the scan is replayed, refused or answered as it now stands.
             session.rollback()
     raise DomainError("scan_not_recorded", kind="conflict")
@@ -239,7 +243,9 @@ def _enter(connection: Connection, found, keys: dict, gate: str) -> dict:
     if connection.execute(ENTER[connection.dialect.name], row).first() is not None:
         tallies.count_checkin(connection, _arrival(found, keys))
         return {"status": domain.OK}
-    first = connection.execute(LIVE, keys).one()
+    first = connection.execute(LIVE, keys).first()
+    if first is None:  # the check-in it met was undone since (PostgreSQL reads anew)
+        raise _Overtaken
     if not first.inside:
         connection.execute(REENTER, {"checkin_id": first.id, "now": keys["now"]})
         return {"status": domain.OK, "reason": "re_entry"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 
 from services.checkin import operations
 from services.checkin.domain import local_date
@@ -254,6 +254,12 @@ def _delete_list(list_id):
     )
 
 
+def _other_door_checks_in(list_id):
+    row = {"event_id": 1, "list_id": list_id, "badge_id": 1, "gate": "south", "inside": True}
+    row.update(checked_in_at=utcnow(), last_movement_at=utcnow())
+    return lambda connection: connection.execute(insert(Checkin.__table__).values(row))
+
+
 def _committed_scan(factory, list_id: int, badge_token: str, **kwargs) -> dict:
     request = ScanRequest(list_id=list_id, gate="north", token=badge_token, **kwargs)
     with factory() as session:
@@ -307,26 +313,26 @@ def test_a_check_in_by_another_door_meanwhile_makes_this_one_already_checked_in(
 ):
     # The live check-in index (uq_checkins_live) never fails the insert: it is the conflict
     # the check-in's INSERT ... ON CONFLICT DO NOTHING expects.
-    other_door = {
-        "event_id": 1,
-        "list_id": committed_list["id"],
-        "badge_id": 1,
-        "gate": "south",
-        "checked_in_at": utcnow(),
-        "inside": True,
-        "last_movement_at": utcnow(),
-    }
-
-    def check_in(connection):
-        connection.execute(insert(Checkin.__table__).values(other_door))
-
-    with meanwhile(committing_factory, (CHECK_IN, check_in)) as pending:
+    steps = [(CHECK_IN, _other_door_checks_in(committed_list["id"]))]
+    with meanwhile(committing_factory, *steps) as pending:
         answer = _committed_scan(committing_factory, committed_list["id"], token(1), nonce=nonce())
     assert (answer["status"], answer["first_checkin"]["gate"], pending) == (
         "already_checked_in",
         "south",
         [],
     )
+
+
+def test_a_check_in_met_then_undone_meanwhile_lets_this_one_in(committing_factory, committed_list):
+    # PostgreSQL's read of the check-in met found nothing: `.one()` raised, a 500.
+
+    def undo(connection):
+        connection.execute(update(Checkin).values(undone_at=utcnow(), inside=False))
+
+    steps = [(CHECK_IN, _other_door_checks_in(committed_list["id"])), ("SELECT checkins.id", undo)]
+    with meanwhile(committing_factory, *steps) as pending:
+        answer = _committed_scan(committing_factory, committed_list["id"], token(1), nonce=nonce())
+    assert (answer["status"], answer["reason"], pending) == ("ok", None, [])
 
 
 def test_a_nonce_answered_by_another_request_meanwhile_is_replayed(
