@@ -1,5 +1,7 @@
 """Shared field types: text as typed but never blank or carrying control characters."""
 
+from datetime import date
+
 import pytest
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -66,6 +68,8 @@ class Payload(StrictSchema):
         ({"name": "ok", "tags": ["a", "x\udfffy"]}, {"tags": {1: ["invalid_characters"]}}),
         ({"audience": {"agency": {"\udc00": 1}}}, {"audience": {"agency": {"\ufffd": BAD}}}),
         ({"\ud83d": 1}, {"\ufffd": ["invalid_characters"]}),
+        # Not JSON data (a date), so not the quick check: still found, where it is.
+        ({"audience": {"on": date(2026, 1, 1)}, "name": "\udfff"}, {"name": BAD}),
     ],
 )
 def test_lone_surrogates_are_refused_where_they_are(payload, errors):
