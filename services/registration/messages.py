@@ -50,7 +50,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "phone_empty": ("Enter a mobile number.", "أدخل رقم الهاتف المحمول."),
     "phone_invalid": (
         "Not a valid phone number (e.g. 0770 123 4567 or +964 770 123 4567).",
-        "رقم الهاتف غير صحيح (مثال: 0770 123 4567 أو ‎+964 770 123 4567).",
+        "رقم الهاتف غير صحيح (مثال: ‎0770 123 4567 أو ‎+964 770 123 4567).",
     ),
     "phone_not_mobile": (
         "Enter a mobile number that can receive SMS.",
