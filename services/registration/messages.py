@@ -215,7 +215,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "form.submit": ("Register", "تسجيل"),
     "form.errors": ("Please correct the fields below.", "يرجى تصحيح الحقول أدناه."),
-    "form.closed": ("Registration is not open.", "التسجيل غير مفتوح."),
+    "form.closed": (
+        "Registration for this event is closed.",
+        "أُغلق التسجيل في هذا المؤتمر.",
+    ),
+    "form.not_open": (
+        "Registration for this event opens on {opens} ({timezone} time).",
+        "يُفتح التسجيل في هذا المؤتمر في {opens} (بتوقيت {timezone}).",
+    ),
+    "form.home": ("See the events open for registration", "المؤتمرات المفتوحة للتسجيل"),
     "badge.title": ("Your badge", "شارتك"),
     "badge.registered": (
         "You are registered. Keep this page's address: it is your private link.",
@@ -258,6 +266,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أدرك أن مقعدي سيُحرَّر وأن شارتي ستُلغى.",
     ),
     "self.cancelled": ("Your registration was cancelled.", "أُلغي تسجيلك."),
+    "self.delegation_locked": (
+        "The event has started: your registration can no longer be cancelled here. Ask the"
+        " organizers if it must change.",
+        "بدأ المؤتمر: لم يعد بالإمكان إلغاء تسجيلك من هنا. راجع المنظمين إن لزم تغييره.",
+    ),
+    "self.event_over": (
+        "The event is over: your registration can no longer be cancelled. Ask the organizers if"
+        " its record must change.",
+        "انتهى المؤتمر: لم يعد بالإمكان إلغاء تسجيلك. راجع المنظمين إن لزم تعديل سجله.",
+    ),
     # Badge printing.
     "badges_not_printable": (
         "These badges are not active badges of this event: {ids}.",
