@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,17 @@ from shared.db import utcnow
 from shared.problems import DomainError
 
 DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Statements built once (values bound by name): logging a message pays for no query building.
+DELIVERY_BY_KEY = select(Delivery).where(Delivery.idempotency_key == bindparam("key"))
+# Where a concurrent redelivery logged it first this inserts nothing: no savepoint needed.
+INSERT_DELIVERY = {
+    name: insert(Delivery)
+    .on_conflict_do_nothing(index_elements=[Delivery.idempotency_key])
+    .returning(Delivery)
+    # As if the values were in the statement (not the ORM's bulk INSERT of parameter sets).
+    .execution_options(dml_strategy="orm")
+    for name, insert in DIALECT_INSERT.items()
+}
 
 
 def record_delegate_event(session: Session, payload: dict) -> list[int]:
@@ -124,7 +135,7 @@ def _log(
 ) -> tuple[Delivery, bool]:
     """Insert a delivery once per idempotency key (claimed: as its first attempt's); on a repeat
     return the existing one."""
-    existing = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
+    existing = session.scalar(DELIVERY_BY_KEY, {"key": key})
     if existing is not None:
         return existing, False
     now = utcnow()
@@ -145,12 +156,9 @@ def _log(
         created_at=now,
         updated_at=now,
     )
-    insert = DIALECT_INSERT[session.get_bind().dialect.name](Delivery).values(values)
-    # Where a concurrent redelivery logged it first this inserts nothing: no savepoint needed.
-    statement = insert.on_conflict_do_nothing(index_elements=[Delivery.idempotency_key])
-    delivery = session.scalar(statement.returning(Delivery))
+    delivery = session.scalar(INSERT_DELIVERY[session.get_bind().dialect.name], values)
     if delivery is None:
-        return session.scalar(select(Delivery).where(Delivery.idempotency_key == key)), False
+        return session.scalar(DELIVERY_BY_KEY, {"key": key}), False
     return delivery, True
 
 
