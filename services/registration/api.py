@@ -192,6 +192,8 @@ def register(data, ref):
     privileged = bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
 
     def run():
+        if not privileged:
+            operations.check_registration_open(event, context().clock())
         registration = operations.register_delegate(
             session, context(), event, data, privileged=privileged
         )

@@ -59,6 +59,8 @@ def register_for_agency(data, ref, code):
     ctx = context()
 
     def run():
+        if not privileged():
+            operations.check_registration_open(event, ctx.clock())
         registration = operations.register_delegate(
             session, ctx, event, data, privileged=privileged(), agency=agency
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,10 +13,13 @@ from sqlalchemy.orm import Session
 from services.registration import operations
 from services.registration.models import Event
 from services.registration.schemas import AgencySchema, CategorySchema, EventSchema
+from shared.db import utcnow
 
 DEMO_DIR = Path(__file__).parent / "data" / "wli-gbv-2023"
 DEMO_CAPACITY = 400
 DEMO_QUOTA = 20
+# The conference is past: without a closing time its registration would have closed with it.
+DEMO_OPEN_FOR = timedelta(days=365)
 
 
 def load_demo(session: Session, directory: Path = DEMO_DIR) -> Event:
@@ -44,6 +48,7 @@ def _event_fields(source: dict) -> dict:
         "timezone": source["timezone"],
         "days": source["days"],
         "capacity": DEMO_CAPACITY,
+        "registration_closes_at": utcnow() + DEMO_OPEN_FOR,
         "default_language": source["languages"][0],
     }
 

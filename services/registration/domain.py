@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from shared.arabic import search_key
 from shared.contracts import SCHEMA_VERSION
@@ -21,10 +22,26 @@ def check_registration_window(opens_at: datetime | None, closes_at: datetime | N
         raise DomainError("registration_closed", kind="conflict")
 
 
-def is_open(opens_at: datetime | None, closes_at: datetime | None, now) -> bool:
-    """Tell whether registration is open at `now`."""
+def registration_deadline(
+    closes_at: datetime | None, days: list[date], timezone: str
+) -> datetime | None:
+    """When registration closes: its closing time, else when the last day ends in `timezone`."""
+    if closes_at is not None or not days:
+        return closes_at
+    return datetime.combine(max(days) + timedelta(days=1), time(), ZoneInfo(timezone))
+
+
+def is_open(
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    now,
+    *,
+    days: list[date],
+    timezone: str,
+) -> bool:
+    """Tell whether registration is open at `now` (without a closing time: until the event ends)."""
     try:
-        check_registration_window(opens_at, closes_at, now)
+        check_registration_window(opens_at, registration_deadline(closes_at, days, timezone), now)
     except DomainError:
         return False
     return True

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from services.registration import operations
 from services.registration.models import ACTIVE, Agency, Category
+from services.registration.operations.delegates import _check_change as check_change
+from services.registration.printing_tasks import format_dates
 from services.registration.schemas import ContactSchema, RegistrationSchema
 from services.registration.scopes import context
 from shared import qr
@@ -38,7 +42,17 @@ FORM_FIELDS = (
 def home():
     """List the events open for registration."""
     events = operations.open_events(db_session(), context().clock())
-    return render_template("home.html", events=events)
+    return render_template("home.html", events=events, dates=_event_dates)
+
+
+def _event_dates(event) -> str:
+    """The event's days in the page's language, worded as on its badges."""
+    arabic, english = format_dates([d.day for d in event.days])
+    return arabic if _lang() == "ar" else english
+
+
+def _lang() -> str:
+    return g.get("lang", "ar")
 
 
 @pages.route("/e/<slug>/register", methods=["GET", "POST"])
@@ -62,35 +76,43 @@ def register_for_agency(slug, token):
 
 def _registration_form(event, agency):
     """Show the form, or validate and register, re-showing errors in the user's language."""
-    values, errors = {}, {}
+    values, errors, correctable = {}, {}, False
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in FORM_FIELDS if k in request.form}
         if agency is not None:
             values["agency"] = agency.code
         try:
             registration = _submit(event, agency, values)
-            return redirect(url_for("pages.badge", token=_link_token(registration), new=1))
+            location = url_for("pages.badge", token=_link_token(registration), new=1)
+            return redirect(location), 302, PRIVATE
         except ValidationError as error:
-            errors = _errors_by_field(flatten_messages(error.messages))
+            errors, correctable = _errors_by_field(flatten_messages(error.messages)), True
         except DomainError as error:
             # A refused registration may leave the transaction failed (a lost uniqueness race).
             db_session().rollback()
             errors = _errors_by_field(error.fields) or {"_form": [translate(error.code)]}
-    status = 422 if errors else 200
-    return render_template(
-        "register.html",
-        event=event,
-        agency=agency,
-        values=values,
-        errors=errors,
-        agencies=_agencies(event),
-        is_open=_is_open(event),
-    ), status
+            # A conflict (closed, full, already registered) is no typing mistake to correct.
+            correctable = error.kind != "conflict" and bool(error.fields)
+    return (
+        render_template(
+            "register.html",
+            event=event,
+            agency=agency,
+            values=values,
+            errors=errors,
+            correctable=correctable,
+            agencies=_agencies(event),
+            closed=_closed_notice(event),
+        ),
+        422 if errors else 200,
+        PRIVATE if agency is not None else {},
+    )
 
 
 def _submit(event, agency, values):
     """Validate with the API's schema and register with the API's use case."""
     session = db_session()
+    operations.check_registration_open(event, context().clock())
     data = _form_schema.load(values)
     registration = operations.register_delegate(session, context(), event, data, agency=agency)
     session.commit()
@@ -109,10 +131,22 @@ def _agencies(event):
     return db_session().scalars(query).all()
 
 
-def _is_open(event) -> bool:
-    from services.registration.domain import is_open
+def _closed_notice(event) -> str | None:
+    """Why registration is not open now, in the page's language (None while it is open)."""
+    try:
+        operations.check_registration_open(event, context().clock())
+    except DomainError as error:
+        if error.code != "registration_not_open":
+            return translate("form.closed")
+        return translate("form.not_open", opens=_local_moment(event), timezone=event.timezone)
+    return None
 
-    return is_open(event.registration_opens_at, event.registration_closes_at, context().clock())
+
+def _local_moment(event) -> str:
+    """The registration's opening in the event's timezone, with the badges' date wording."""
+    moment = event.registration_opens_at.astimezone(ZoneInfo(event.timezone))
+    arabic, english = format_dates([moment.date()])
+    return f"{arabic if _lang() == 'ar' else english} {moment:%H:%M}"
 
 
 def _link_token(registration) -> str:
@@ -144,6 +178,7 @@ def badge(token):
             is_new=request.args.get("new") == "1",
             qr_px=qr.QR_MIN_DISPLAY_PX,
             categories=_category_names(registration),
+            locked=_cancel_refusal(registration),
         ),
         422 if errors else 200,
         PRIVATE,
@@ -177,6 +212,15 @@ def _self_service_action(registration):
     except DomainError as error:
         session.rollback()
         return _errors_by_field(error.fields) or {"_form": [translate(error.code)]}, None
+
+
+def _cancel_refusal(registration) -> str | None:
+    """Why the cancellation use case would now refuse the delegate, as a note (else None)."""
+    try:
+        check_change(context(), registration, "delegate")
+    except DomainError as error:
+        return translate(f"self.{error.code}")
+    return None
 
 
 def _contact_values() -> dict:

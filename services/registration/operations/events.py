@@ -52,9 +52,21 @@ def get_event(session: Session, ref: str | int) -> Event:
 def open_events(session: Session, now: datetime) -> list[Event]:
     """Return events whose registration is open now."""
     events = session.scalars(select(Event).order_by(Event.created_at)).all()
-    return [
-        e for e in events if domain.is_open(e.registration_opens_at, e.registration_closes_at, now)
-    ]
+    return [e for e in events if registration_open(e, now)]
+
+
+def registration_open(event: Event, now: datetime) -> bool:
+    """Tell whether the public may register for `event` at `now`."""
+    days = [d.day for d in event.days]
+    opens, closes = event.registration_opens_at, event.registration_closes_at
+    return domain.is_open(opens, closes, now, days=days, timezone=event.timezone)
+
+
+def check_registration_open(event: Event, now: datetime) -> None:
+    """Refuse registering outside the event's window (no closing time: until its last day ends)."""
+    days = [d.day for d in event.days]
+    closes = domain.registration_deadline(event.registration_closes_at, days, event.timezone)
+    domain.check_registration_window(event.registration_opens_at, closes, now)
 
 
 def add_agency(session: Session, event: Event, data: dict) -> Agency:

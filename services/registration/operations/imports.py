@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from services.registration import domain, imports
+from services.registration import imports
 from services.registration.models import Agency, Event, Registration
 from services.registration.operations.context import Context
 from services.registration.operations.delegates import register_delegate
+from services.registration.operations.events import check_registration_open
 from services.registration.schemas import RegistrationSchema
 from shared.problems import DomainError, FieldError, flatten_messages
 
@@ -58,9 +59,7 @@ def import_delegation(
     """Register every delegate of an uploaded list for `agency`, or none and say why."""
     sheet = imports.read_delegation(upload)
     if not privileged:
-        domain.check_registration_window(
-            event.registration_opens_at, event.registration_closes_at, ctx.clock()
-        )
+        check_registration_open(event, ctx.clock())
     seat_errors = _seat_errors(event, agency, len(sheet.rows))
     with session.begin_nested():  # any refusal below rolls back every row
         registrations, errors = _register_rows(session, ctx, event, agency, sheet.rows, privileged)

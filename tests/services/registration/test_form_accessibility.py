@@ -74,7 +74,7 @@ def test_private_page_errors_are_tied_to_their_fields(web, demo_event):
     assert "autofocus" in phone
 
 
-def test_an_unconfirmed_cancellation_focuses_the_confirmation(web, demo_event):
+def test_an_unconfirmed_cancellation_focuses_the_confirmation(web, upcoming_event):
     page = register(web)
     html = submit(web, page, {"action": "cancel"}).get_data(as_text=True)
     confirm = Controls(html).controls["confirm"][0]

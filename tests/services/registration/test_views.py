@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import escape
@@ -118,8 +119,37 @@ def test_closed_event_is_not_listed_and_its_form_says_so(web, demo_event, sessio
     session.commit()
     assert "لا يوجد مؤتمر مفتوح للتسجيل حالياً." in web.get("/").get_data(as_text=True)
     html = web.get(FORM).get_data(as_text=True)
-    assert "التسجيل غير مفتوح." in html
+    assert "أُغلق التسجيل في هذا المؤتمر." in html
     assert 'name="full_name_ar"' not in html
+    assert '<a href="/">' in html
+
+
+def test_event_without_closing_time_closes_when_its_last_day_ends(web, demo_event, session):
+    token = csrf_token(web.get(FORM).get_data(as_text=True))
+    session.get(Event, demo_event.id).registration_closes_at = None  # its day was in 2023
+    session.commit()
+    assert "لا يوجد مؤتمر مفتوح للتسجيل حالياً." in web.get("/").get_data(as_text=True)
+    assert "أُغلق التسجيل في هذا المؤتمر." in web.get(FORM).get_data(as_text=True)
+    response = web.post(FORM, data={**form_fields(), "csrf_token": token})
+    assert response.status_code == 422
+    assert written(session) == (0, 0)
+
+
+def test_form_not_yet_open_says_when_it_opens_in_the_events_timezone(web, demo_event, session):
+    opens = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)  # 09:00 in Baghdad
+    session.get(Event, demo_event.id).registration_opens_at = opens
+    session.commit()
+    html = web.get(FORM).get_data(as_text=True)
+    assert "يُفتح التسجيل في هذا المؤتمر في 1 كانون الثاني 2030 09:00 (بتوقيت Asia/Baghdad)." in html
+    assert "أُغلق التسجيل" not in html
+    assert 'name="full_name_ar"' not in html
+    english = web.get(FORM + "?lang=en").get_data(as_text=True)
+    assert "opens on 1 January 2030 09:00 (Asia/Baghdad time)." in english
+
+
+def test_home_shows_the_days_in_the_pages_language(web, demo_event):
+    assert "<bdi>12 شباط 2023</bdi>" in web.get("/").get_data(as_text=True)
+    assert "<bdi>12 February 2023</bdi>" in web.get("/?lang=en").get_data(as_text=True)
 
 
 def test_unknown_event_page_is_a_404(web, demo_event):
@@ -220,6 +250,7 @@ def test_form_shows_a_duplicate_registration_next_to_the_email(web, demo_event, 
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert error_after("email", "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني.", html)
+    assert "يرجى تصحيح الحقول أدناه." not in html  # no typing mistake: the person is registered
     assert written(session) == (1, 1)
 
 
@@ -255,7 +286,7 @@ def test_agency_link_form_refuses_when_the_quota_is_used_up(web, demo_event, ses
     session.commit()
     response = submit(web, agency_form(ctx, session, demo_event, "CORDE"), form_fields())
     assert response.status_code == 422
-    assert "يرجى تصحيح الحقول أدناه." in response.get_data(as_text=True)
+    assert "يرجى تصحيح الحقول أدناه." not in response.get_data(as_text=True)
     assert written(session) == (0, 0)
     assert seats(session, "CORDE") == 0
 
@@ -287,14 +318,31 @@ def test_agency_link_of_another_event_or_tampered_is_a_404(web, demo_event, sess
     assert web.get(url.replace("wli-gbv-2023", other.slug)).status_code == 404
 
 
-def test_agency_link_works_after_the_public_form_closes(web, demo_event, session, ctx):
+def test_agency_link_form_closes_with_the_public_form_and_says_so_up_front(
+    web, demo_event, session, ctx
+):
     url = agency_form(ctx, session, demo_event, "MOE")
+    token = csrf_token(web.get(url).get_data(as_text=True))
     session.get(Event, demo_event.id).registration_closes_at = utcnow() - timedelta(minutes=1)
     session.commit()
-    response = submit(web, url, form_fields())
+    html = web.get(url).get_data(as_text=True)
+    assert "أُغلق التسجيل في هذا المؤتمر." in html
+    assert 'name="full_name_ar"' not in html
+    response = web.post(url, data={**form_fields(), "csrf_token": token})
     assert response.status_code == 422
-    assert "أُغلق التسجيل." in response.get_data(as_text=True)
+    assert "أُغلق التسجيل في هذا المؤتمر." in response.get_data(as_text=True)
     assert written(session) == (0, 0)
+
+
+def test_agency_link_pages_are_not_cached(web, demo_event, session, ctx):
+    url = agency_form(ctx, session, demo_event, "MOE")
+    assert web.get(url).headers["Cache-Control"] == "private, no-store"
+    refused = submit(web, url, form_fields(email="nope"))
+    assert refused.status_code == 422
+    assert refused.headers["Cache-Control"] == "private, no-store"
+    registered = submit(web, url, form_fields())
+    assert registered.status_code == 302
+    assert registered.headers["Cache-Control"] == "private, no-store"
 
 
 # --- self-service --------------------------------------------------------------------------------
@@ -379,7 +427,7 @@ def test_self_service_cannot_take_another_delegates_email(web, demo_event, sessi
     )
 
 
-def test_self_service_cancel_needs_the_confirmation(web, demo_event, session):
+def test_self_service_cancel_needs_the_confirmation(web, upcoming_event, session):
     page = register(web)
     response = self_service(web, page, action="cancel")
     assert response.status_code == 422
@@ -509,3 +557,23 @@ def test_badge_page_says_registered_only_on_arriving_from_the_form(web, demo_eve
     saved = self_service(web, page, action="update", job_title="Director").get_data(as_text=True)
     assert "حُفظت بياناتك." in saved
     assert "تم تسجيلك." not in saved
+
+
+def test_self_service_offers_no_cancellation_once_the_event_started(web, demo_event, session):
+    demo_event.days[0].day = utcnow().astimezone(ZoneInfo("Asia/Baghdad")).date()
+    session.commit()
+    html = web.get(register(web)).get_data(as_text=True)
+    assert "بدأ المؤتمر: لم يعد بالإمكان إلغاء تسجيلك من هنا." in html
+    assert 'value="cancel"' not in html
+    assert 'value="update"' in html  # correcting contact details is still allowed
+
+
+def test_self_service_after_the_event_says_it_is_over_and_refuses_in_the_card(web, demo_event):
+    page = register(web)
+    html = web.get(page).get_data(as_text=True)
+    assert "انتهى المؤتمر: لم يعد بالإمكان إلغاء تسجيلك." in html
+    assert 'value="cancel"' not in html
+    refused = self_service(web, page, action="cancel", confirm="yes").get_data(as_text=True)
+    in_card = r'<section class="card badge">\s*<h1>[^<]*</h1>\s*<p class="notice error"[^>]*>'
+    card = in_card + "انتهى المؤتمر"
+    assert re.search(card, refused)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from services.registration.models import Registration
+from services.registration.models import Event, Registration
 from tests.services.registration.api.calls import (
     REGISTER,
     create_event_with_delegates,
@@ -136,3 +136,15 @@ def test_invalid_idempotency_key_is_a_422(web, demo_event, session, key):
     body = problem(web.post(REGISTER, json=delegate(), headers={"Idempotency-Key": key}), 422)
     assert body["code"] == "idempotency_key_invalid"
     assert written(session) == before
+
+
+def test_event_past_its_last_day_without_closing_time_refuses_like_a_closed_one(
+    web, demo_event, session
+):
+    session.get(Event, demo_event.id).registration_closes_at = None  # its one day was in 2023
+    session.commit()
+    before = written(session)
+    body = problem(web.post(REGISTER, json=delegate()), 409)
+    assert (body["code"], body["title"]) == ("registration_closed", "أُغلق التسجيل.")
+    assert written(session) == before
+    assert web.get("/api/v1/events").get_json() == []
