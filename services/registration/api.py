@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 
@@ -178,16 +180,28 @@ def create_category(data, ref):
     return category
 
 
+def knowing_the_event(view):
+    """Parse the body knowing the event `ref`: its agency's and category's errors join the rest."""
+
+    @functools.wraps(view)
+    def parsed(*args, ref, **kwargs):
+        event = operations.get_event(db_session(), ref)
+        with operations.event_rules(db_session(), event):
+            return view(*args, event=event, **kwargs)
+
+    return parsed
+
+
 @blp.route("/events/<ref>/registrations", methods=["POST"])
 @limit_registration()  # before parsing: invalid bodies count too
+@knowing_the_event
 @blp.arguments(_registration_schema)  # an instance: webargs builds a class's at every request
 @blp.response(201, RegistrationSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 @allow(PUBLIC)
-def register(data, ref):
+def register(data, event):
     """Register a delegate (organizers may also use other categories and late registration)."""
     session = db_session()
-    event = operations.get_event(session, ref)
     identity = current_identity()
     privileged = bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
 

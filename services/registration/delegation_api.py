@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -48,14 +50,26 @@ def read_delegation(ref, code):
     return {"agency": agency, "registrations": [Presented(r, ctx) for r in rows]}
 
 
+def knowing_the_agency(view):
+    """Parse the body knowing the agency `code` of event `ref`: category errors join the rest."""
+
+    @functools.wraps(view)
+    def parsed(*args, ref, code, **kwargs):
+        event, agency = scoped_agency(ref, code)
+        with operations.event_rules(db_session(), event, agency):
+            return view(*args, event=event, agency=agency, **kwargs)
+
+    return parsed
+
+
 @blp.route("/events/<ref>/agencies/<code>/registrations", methods=["POST"])
+@knowing_the_agency
 @blp.arguments(RegistrationSchema)
 @blp.response(201, RegistrationSchema)
 @allow(*DELEGATION)
-def register_for_agency(data, ref, code):
+def register_for_agency(data, event, agency):
     """Register a delegate of this agency on their behalf (the agency field is implied)."""
     session = db_session()
-    event, agency = scoped_agency(ref, code)
     ctx = context()
 
     def run():

@@ -177,7 +177,8 @@ def _delegate_values() -> dict:
 
 def _register(event: Event, agency: Agency) -> str:
     session = db_session()
-    data = _delegate_schema.load(_delegate_values())
+    with operations.event_rules(session, event, agency):
+        data = _delegate_schema.load(_delegate_values())
     if not privileged():
         operations.check_registration_open(event, context().clock())
     registration = operations.register_delegate(

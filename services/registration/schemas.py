@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow.experimental.context import Context
 
+from services.registration import domain
 from services.registration.domain import CHANNELS, GENDERS, SECTORS
 from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
 from shared.fields import StrictSchema, Text, one_of
+from shared.problems import DomainError
 
 DATABASE_INT_MAX = 2**31 - 1  # PostgreSQL integer; SQLite refuses beyond 2**63 - 1
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}\Z")
@@ -204,7 +208,10 @@ class RegistrationSchema(StrictSchema):
     language = fields.String(load_default="ar", validate=one_of(LANGUAGES))
     channel = fields.String(load_default="email", validate=one_of(CHANNELS))
     consent = fields.Boolean(
-        required=True, load_only=True, validate=validate.Equal(True, error="consent_required")
+        required=True,
+        load_only=True,
+        validate=validate.Equal(True, error="consent_required"),
+        error_messages={"required": "consent_required", "null": "consent_required"},
     )
     created_at = fields.AwareDateTime(dump_only=True)
     badge = fields.Nested(BadgeSchema, dump_only=True)
@@ -217,14 +224,44 @@ class RegistrationSchema(StrictSchema):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
         return data
 
-    @validates_schema
-    def _needs_name_and_contact(self, data, partial=False, **kwargs):
-        if partial:
+    # Not skipped on field errors: one answer lists every problem, these rules' included.
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _needs_name_and_contact(self, data, original_data, partial=False, **kwargs):
+        if partial or not isinstance(original_data, Mapping):
             return
-        if not (data.get("full_name_ar") or data.get("full_name_en")):
-            raise ValidationError("name_required", field_name="full_name_ar")
-        if not (data.get("email") or data.get("phone")):
-            raise ValidationError("contact_required", field_name="email")
+        given = {name for name, value in original_data.items() if not _blank(value)}
+        errors = _registration_rules(data, given)
+        rules_of_event = EVENT_RULES.get(None)
+        if rules_of_event is not None:
+            # A field refused on its own keeps that reason only.
+            errors |= {k: v for k, v in rules_of_event(data).items() if k not in given - set(data)}
+        if errors:
+            raise ValidationError(errors)
+
+
+# Rules needing the event (its agencies and categories), set around a load by
+# operations.event_rules: a callable from the loaded data to {field: [codes]}.
+EVENT_RULES = Context[Callable[[dict], dict[str, list[str]]]]
+
+
+def _blank(value) -> bool:
+    """An absent answer: null, or a string of spaces (an unfilled form field)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _registration_rules(data: dict, given: set[str]) -> dict[str, list[str]]:
+    """A name, a contact, and the contact the channel needs; a refused value counts as given."""
+    errors = {}
+    if not given & {"full_name_ar", "full_name_en"}:
+        errors["full_name_ar"] = ["name_required"]
+    if not given & {"email", "phone"}:
+        errors["email"] = ["contact_required"]
+    elif "channel" in data:
+        try:
+            domain.check_channel(data["channel"], "email" in given, "phone" in given)
+        except DomainError as error:
+            errors |= {e.field: [e.code] for e in error.fields}
+    return errors
 
 
 class ContactSchema(StrictSchema):

@@ -113,7 +113,8 @@ def _submit(event, agency, values):
     """Validate with the API's schema and register with the API's use case."""
     session = db_session()
     operations.check_registration_open(event, context().clock())
-    data = _form_schema.load(values)
+    with operations.event_rules(session, event, agency):
+        data = _form_schema.load(values)
     registration = operations.register_delegate(session, context(), event, data, agency=agency)
     session.commit()
     return registration

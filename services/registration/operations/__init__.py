@@ -3,6 +3,7 @@
 from services.registration.operations.context import Context, new_nonce
 from services.registration.operations.delegates import (
     cancel_registration,
+    event_rules,
     get_registration,
     register_delegate,
     reissue_badge,
@@ -31,6 +32,7 @@ __all__ = [
     "cancel_registration",
     "check_registration_open",
     "create_event",
+    "event_rules",
     "get_agency",
     "get_event",
     "get_registration",

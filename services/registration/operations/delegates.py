@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from services.registration.operations import statements
 from services.registration.operations.context import Context, new_nonce
 from services.registration.operations.events import agency_and_category, category_by_code
 from services.registration.operations.events import link_parts as _link_parts
+from services.registration.schemas import EVENT_RULES
 from shared.contracts import CONTACT_CHANGED, DelegateEventSchema
 from shared.problems import DomainError
 
@@ -61,6 +63,26 @@ def register_delegate(
     # so everything that can be done before taking them is done before.
     _claim_seat(session, event, agency)
     return registration
+
+
+def event_rules(session: Session, event: Event, agency: Agency | None = None) -> EVENT_RULES:
+    """A context in which the registration schema also checks the agency and category.
+
+    `agency`: the one the caller registers for (a focal point's link, a list); else the payload's.
+    """
+
+    @functools.cache  # a list repeats the same codes on every row
+    def find(agency_code: Agency | str, category_code: str):
+        return agency_and_category(session, event, agency_code, category_code)
+
+    def check(data: dict) -> dict[str, list[str]]:
+        found, category = find(
+            agency or data.get("agency") or "", data.get("category") or DEFAULT_CATEGORY
+        )
+        errors = {"agency": ["unknown_agency"]} if found is None else {}
+        return errors | ({"category": ["unknown_category"]} if category is None else {})
+
+    return EVENT_RULES(check)
 
 
 def get_registration(session: Session, registration_id: int, *, lock: bool = False) -> Registration:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from services.registration import imports
 from services.registration.models import Agency, Event, Registration
 from services.registration.operations.context import Context
-from services.registration.operations.delegates import register_delegate
+from services.registration.operations.delegates import event_rules, register_delegate
 from services.registration.operations.events import check_registration_open
 from services.registration.schemas import RegistrationSchema
 from shared.problems import DomainError, FieldError, flatten_messages
@@ -86,8 +86,10 @@ def _seat_errors(event: Event, agency: Agency, count: int) -> list[FieldError]:
 def _register_rows(session, ctx, event, agency, rows, privileged):
     """Register each valid row in its own savepoint; return registrations and every error."""
     registrations, errors, seen = [], [], {}
+    rules = event_rules(session, event, agency)
     for row in rows:
-        data, row_errors = _validated(row, agency, seen)
+        with rules:
+            data, row_errors = _validated(row, agency, seen)
         if not row_errors:
             try:
                 with session.begin_nested():
@@ -106,15 +108,16 @@ def _validated(row: imports.Row, agency: Agency, seen: dict) -> tuple[dict, list
     """Load a row with the registration schema; refuse another agency and repeats in the file."""
     values = dict(row.values)
     other = values.pop("agency", agency.code).strip().upper()
+    errors = []
     if other != agency.code:
-        return {}, [
+        errors.append(
             FieldError("agency", "import_other_agency", {"agency": agency.code}, row.number)
-        ]
+        )
     try:
         data = _schema.load(values)
     except ValidationError as error:
-        return {}, [_at(row.number, e) for e in flatten_messages(error.messages)]
-    return data, _repeats(row.number, data, seen)
+        return {}, errors + [_at(row.number, e) for e in flatten_messages(error.messages)]
+    return data, errors + _repeats(row.number, data, seen)
 
 
 def _repeats(number: int, data: dict, seen: dict) -> list[FieldError]:

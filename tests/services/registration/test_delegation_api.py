@@ -88,6 +88,20 @@ def test_focal_point_cannot_use_organizer_only_categories(client, iwed):
     assert answer.get_json()["code"] == "category_not_allowed"
 
 
+def test_a_focal_points_wrong_payload_gets_every_error_in_one_answer(client, iwed):
+    payload = {"category": "NOPE", "email": "not-an-email", "gender": "x", "consent": False}
+    answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=iwed)
+    assert answer.status_code == 422
+    errors = {e["field"]: e["code"] for e in answer.get_json()["errors"]}
+    assert errors == {
+        "full_name_ar": "name_required",
+        "category": "unknown_category",
+        "email": "email_invalid",
+        "gender": "one_of",
+        "consent": "consent_required",
+    }
+
+
 def test_substitution_keeps_the_seat_and_tells_both(client, session, iwed, upcoming_event):
     old = _register(client, iwed, 1).get_json()["id"]
     seats = session.scalar(select(Agency.registered_count).where(Agency.code == "IWED"))

@@ -35,12 +35,12 @@ def every_field_wrong() -> dict:
 
 def test_every_error_is_tied_to_its_field_and_the_first_takes_the_focus(web, demo_event):
     page = Controls(submit(web, FORM, every_field_wrong()).get_data(as_text=True))
-    for name in ("job_title", "email", "phone", "gender", "consent"):
+    for name in ("agency", "job_title", "email", "phone", "gender", "consent"):
         for control in page.controls[name]:
             assert control.get("aria-invalid") == "true", name
             described = control["aria-describedby"].split()
             assert f"{name}-error-1" in described and set(described) <= page.ids, name
-    assert page.autofocused() == ["job_title"]
+    assert page.autofocused() == ["agency"]  # the first field of the form
     assert "aria-invalid" not in page.controls["full_name_ar"][0]
 
 

@@ -259,6 +259,37 @@ def test_one_bad_row_writes_nothing_and_every_error_is_listed(session, ctx, demo
     assert wli(session, demo_event).registered_count == 0
 
 
+def test_every_error_of_a_row_is_listed_at_once(session, ctx, demo_event):
+    header = [*HEADER, "agency", "category", "channel"]
+    wrong = person(2, full_name_ar="", full_name_en="", email="not-an-email", gender="x")
+    wrong[HEADER.index("consent")] = "no"
+    rows = [[*person(1), "", "", ""], [*wrong, "IWED", "NOPE", "fax"]]
+    with pytest.raises(DomainError) as caught:
+        import_delegation(
+            session, ctx, demo_event, wli(session, demo_event), csv_bytes(rows, header=header)
+        )
+    assert {(e.row, e.field, e.code) for e in caught.value.fields} == {
+        (3, "agency", "import_other_agency"),
+        (3, "full_name_ar", "name_required"),
+        (3, "email", "email_invalid"),
+        (3, "gender", "one_of"),
+        (3, "consent", "consent_required"),
+        (3, "category", "unknown_category"),
+        (3, "channel", "one_of"),
+    }
+    assert len(caught.value.fields) == 7
+
+
+def test_a_row_missing_its_contact_and_consent_names_both(session, ctx, demo_event):
+    rows = [person(1, email="", phone="", consent="")]
+    with pytest.raises(DomainError) as caught:
+        import_delegation(session, ctx, demo_event, wli(session, demo_event), csv_bytes(rows))
+    assert {(e.row, e.field, e.code) for e in caught.value.fields} == {
+        (2, "email", "contact_required"),
+        (2, "consent", "consent_required"),
+    }
+
+
 def test_repeats_in_the_file_and_people_already_registered_are_refused(session, ctx, demo_event):
     register_delegate(session, ctx, demo_event, RegistrationSchema().load(delegate()))
     rows = [

@@ -24,6 +24,7 @@ from tests.services.registration.conftest import (
 
 FORM = "/e/wli-gbv-2023/register"
 REQUIRED_AR = "هذا الحقل مطلوب."
+CONSENT_AR = "الموافقة على معالجة بياناتك شرط للتسجيل."
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -229,7 +230,8 @@ def test_form_errors_are_shown_in_arabic_next_to_fields_keeping_values(web, demo
     assert "يرجى تصحيح الحقول أدناه." in html
     assert error_after("email", "البريد الإلكتروني غير صحيح.", html)
     assert error_after("phone", "رقم الهاتف غير صحيح", html)
-    assert html.count(REQUIRED_AR) == 2  # gender and consent
+    assert html.count(REQUIRED_AR) == 1  # gender
+    assert error_after("consent", CONSENT_AR, html)
     assert 'value="سارة علي"' in html
     assert 'value="not-an-email"' in html
     assert re.search(r'<option value="IWED"\s+selected>', html)
@@ -241,7 +243,35 @@ def test_form_errors_are_in_english_when_english_is_chosen(web, demo_event):
     web.get("/?lang=en")
     html = submit(web, FORM, fields).get_data(as_text=True)
     assert error_after("email", "Not a valid email address.", html)
-    assert "This field is required." in html
+    assert error_after(
+        "consent", "Consent to the processing of your data is required to register.", html
+    )
+
+
+def test_a_form_wrong_everywhere_shows_every_error_at_once(web, demo_event, session):
+    fields = {
+        "full_name_ar": " ",
+        "full_name_en": "",
+        "job_title": "J" * 201,
+        "agency": "",
+        "email": "not-an-email",
+        "phone": "12345",
+        "gender": "other",
+        "language": "fr",
+        "channel": "fax",
+    }
+    response = submit(web, FORM, fields)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_after("full_name_ar", "أدخل الاسم الكامل بالعربية أو بالأحرف اللاتينية.", html)
+    assert error_after("agency", "اختر جهة من جهات هذا المؤتمر.", html)
+    assert error_after("job_title", "الحد الأقصى 200 حرفاً.", html)
+    assert error_after("email", "البريد الإلكتروني غير صحيح.", html)
+    assert error_after("phone", "رقم الهاتف غير صحيح", html)
+    for name in ("gender", "language", "channel"):
+        assert error_after(name, "يجب أن تكون إحدى القيم:", html), name
+    assert error_after("consent", CONSENT_AR, html)
+    assert written(session) == (0, 0)
 
 
 def test_form_shows_a_duplicate_registration_next_to_the_email(web, demo_event, session):

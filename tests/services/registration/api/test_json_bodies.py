@@ -35,7 +35,7 @@ def test_json_with_charset_parameter_is_accepted_as_json(web, demo_event):
         data=json.dumps(delegate(agency="NOPE")),
         content_type="application/json; charset=utf-8",
     )
-    assert problem(response, 422)["code"] == "unknown_agency"
+    assert [e["code"] for e in problem(response, 422)["errors"]] == ["unknown_agency"]
 
 
 def test_malformed_json_is_a_400_invalid_json(web, demo_event, session):

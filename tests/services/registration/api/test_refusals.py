@@ -33,11 +33,114 @@ def test_every_invalid_field_is_listed_in_one_problem(web, demo_event):
     assert body["code"] == "validation_failed"
     assert field_codes(body) == {
         "gender": "required",
-        "consent": "required",
+        "consent": "consent_required",
         "email": "email_invalid",
         "phone": "phone_invalid",
         "badge_colour": "unknown_field",
     }
+
+
+# No name, no agency, every other field wrong: one answer, nothing left for a second round.
+ALL_WRONG = {
+    "job_title": "J" * 201,
+    "email": "not-an-email",
+    "phone": "12345",
+    "gender": "other",
+    "language": "fr",
+    "channel": "fax",
+    "consent": False,
+    "badge_colour": "red",
+}
+ALL_WRONG_CODES = {
+    "full_name_ar": "name_required",
+    "agency": "unknown_agency",
+    "job_title": "too_long",
+    "email": "email_invalid",
+    "phone": "phone_invalid",
+    "gender": "one_of",
+    "language": "one_of",
+    "channel": "one_of",
+    "consent": "consent_required",
+    "badge_colour": "unknown_field",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "messages"),
+    [
+        (
+            "ar",
+            {
+                "full_name_ar": "أدخل الاسم الكامل بالعربية أو بالأحرف اللاتينية.",
+                "agency": "اختر جهة من جهات هذا المؤتمر.",
+                "consent": "الموافقة على معالجة بياناتك شرط للتسجيل.",
+            },
+        ),
+        (
+            "en",
+            {
+                "full_name_ar": "Enter your full name in Arabic or in Latin letters.",
+                "agency": "Choose an agency of this event.",
+                "consent": "Consent to the processing of your data is required to register.",
+            },
+        ),
+    ],
+)
+def test_a_payload_wrong_everywhere_gets_every_error_in_one_answer(
+    web, demo_event, session, language, messages
+):
+    before = written(session)
+    response = web.post(REGISTER, json=ALL_WRONG, headers={"Accept-Language": language})
+    body = problem(response, 422)
+    assert body["code"] == "validation_failed"
+    assert field_codes(body) == ALL_WRONG_CODES
+    assert len(body["errors"]) == len(ALL_WRONG_CODES)  # one reason per field
+    shown = {error["field"]: error["message"] for error in body["errors"]}
+    assert {field: shown[field] for field in messages} == messages
+    assert written(session) == before
+
+
+def test_an_empty_payload_names_every_missing_answer(web, demo_event):
+    body = problem(web.post(REGISTER, json={}), 422)
+    assert field_codes(body) == {
+        "full_name_ar": "name_required",
+        "email": "contact_required",
+        "agency": "unknown_agency",
+        "gender": "required",
+        "consent": "consent_required",
+    }
+
+
+def test_unknown_agency_and_category_join_the_field_errors(web, demo_event):
+    payload = delegate(agency="UNICEF", category="NOPE", email="yusra@@example", consent=None)
+    body = problem(web.post(REGISTER, json=payload), 422)
+    assert field_codes(body) == {
+        "agency": "unknown_agency",
+        "category": "unknown_category",
+        "email": "email_invalid",
+        "consent": "consent_required",
+    }
+
+
+def test_channel_rule_joins_the_field_errors(web, demo_event):
+    payload = delegate(channel="sms", phone=None, email="not-an-email", gender="x")
+    body = problem(web.post(REGISTER, json=payload), 422)
+    assert field_codes(body) == {
+        "phone": "phone_required_for_channel",
+        "email": "email_invalid",
+        "gender": "one_of",
+    }
+
+
+def test_a_value_refused_on_its_own_keeps_that_one_reason(web, demo_event):
+    payload = delegate(full_name_ar="س" * 201, full_name_en=None, agency="NOPE", category="a b")
+    body = problem(web.post(REGISTER, json=payload), 422)
+    assert field_codes(body) == {
+        "full_name_ar": "too_long",  # not also name_required
+        "category": "invalid_code",  # not also unknown_category
+        "agency": "unknown_agency",
+    }
+    assert len(body["errors"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -92,7 +195,7 @@ def test_registration_without_email_or_phone_is_refused(web, demo_event):
 
 def test_unknown_agency_is_a_422_problem_on_the_agency_field(web, demo_event):
     body = problem(web.post(REGISTER, json=delegate(agency="UNICEF")), 422)
-    assert body["code"] == "unknown_agency"
+    assert body["code"] == "validation_failed"
     assert field_codes(body) == {"agency": "unknown_agency"}
 
 
@@ -248,5 +351,5 @@ def test_domain_refusals_are_translated_too(web, demo_event):
         REGISTER, json=delegate(agency="NOPE"), headers={"Accept-Language": "en"}
     ).get_json()
     arabic = web.post(REGISTER, json=delegate(agency="NOPE")).get_json()
-    assert english["title"] == "Choose an agency of this event."
-    assert arabic["title"] == "اختر جهة من جهات هذا المؤتمر."
+    assert english["errors"][0]["message"] == "Choose an agency of this event."
+    assert arabic["errors"][0]["message"] == "اختر جهة من جهات هذا المؤتمر."
