@@ -9,6 +9,7 @@ from celery import Celery, Task
 from flask import Flask
 from kombu import Queue
 
+from shared.broker_transport import BrokerAMQP
 from shared.outbox_receipts import confirm
 
 QUEUES = ("registration", "notifications", "checkin")
@@ -68,7 +69,9 @@ def init_celery(app: Flask, service: str, broker_url: str) -> Celery:
 
 
 def _create(broker_url: str) -> Celery:
-    app = Celery("hudoor", broker=broker_url, task_cls=ServiceTask, set_as_current=True)
+    app = Celery(
+        "hudoor", broker=broker_url, task_cls=ServiceTask, amqp=BrokerAMQP, set_as_current=True
+    )
     visibility = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))
     app.conf.update(
         task_serializer="json",
