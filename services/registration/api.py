@@ -206,8 +206,6 @@ def register(data, event):
     privileged = bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
 
     def run():
-        if not privileged:
-            operations.check_registration_open(event, context().clock())
         registration = operations.register_delegate(
             session, context(), event, data, privileged=privileged
         )

@@ -73,8 +73,6 @@ def register_for_agency(data, event, agency):
     ctx = context()
 
     def run():
-        if not privileged():
-            operations.check_registration_open(event, ctx.clock())
         registration = operations.register_delegate(
             session, ctx, event, data, privileged=privileged(), agency=agency
         )

@@ -179,8 +179,6 @@ def _register(event: Event, agency: Agency) -> str:
     session = db_session()
     with operations.event_rules(session, event, agency):
         data = _delegate_schema.load(_delegate_values())
-    if not privileged():
-        operations.check_registration_open(event, context().clock())
     registration = operations.register_delegate(
         session, context(), event, data, privileged=privileged(), agency=agency
     )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.registration import operations
 from services.registration.models import ACTIVE, Agency, Category
-from services.registration.operations.delegates import _check_change as check_change
+from services.registration.operations.delegates import check_change
 from services.registration.printing_tasks import format_dates
 from services.registration.schemas import ContactSchema, RegistrationSchema
 from services.registration.scopes import context

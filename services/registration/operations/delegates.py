@@ -21,7 +21,11 @@ from services.registration.models import (
 )
 from services.registration.operations import statements
 from services.registration.operations.context import Context, new_nonce
-from services.registration.operations.events import agency_and_category, category_by_code
+from services.registration.operations.events import (
+    agency_and_category,
+    category_by_code,
+    check_registration_open,
+)
 from services.registration.operations.events import link_parts as _link_parts
 from services.registration.schemas import EVENT_RULES
 from shared.contracts import CONTACT_CHANGED, DelegateEventSchema
@@ -43,9 +47,7 @@ def register_delegate(
     """Register a delegate: window, category, seat (capacity and quota), uniqueness, outbox."""
     now = ctx.clock()
     if not privileged:
-        domain.check_registration_window(
-            event.registration_opens_at, event.registration_closes_at, now
-        )
+        check_registration_open(event, now)
     agency, category = agency_and_category(
         session, event, agency or data.get("agency") or "", data.get("category") or DEFAULT_CATEGORY
     )
@@ -147,7 +149,7 @@ def cancel_registration(
     by: str = "organizer",
 ) -> Registration:
     """Cancel a registration: free its seat and revoke its badge (`by`: the caller's role)."""
-    _check_change(ctx, registration, by)
+    check_change(ctx, registration, by)
     now = ctx.clock()
     claimed = session.execute(
         update(Registration)
@@ -175,7 +177,7 @@ def substitute_delegate(
 ) -> Registration:
     """Give a delegate's seat to someone else: the old badge is revoked, the seat is kept."""
     _require_active(registration)
-    _check_change(ctx, registration, by)
+    check_change(ctx, registration, by)
     privileged = by in domain.ORGANIZERS
     category = registration.category
     if not (privileged or category.self_registration):
@@ -197,7 +199,7 @@ def substitute_delegate(
     return successor
 
 
-def _check_change(ctx: Context, registration: Registration, by: str) -> None:
+def check_change(ctx: Context, registration: Registration, by: str) -> None:
     """Apply the delegation-change deadline in the event's own calendar."""
     event = registration.event
     today = ctx.clock().astimezone(ZoneInfo(event.timezone)).date()
