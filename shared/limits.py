@@ -3,7 +3,8 @@
 A view declares its limit with a decorator (`limit_registration()`, `limit_login()`). A login
 also calls `check_failed_logins(account)` first and `count_failed_login(account)` when the password
 was wrong: only failures count, per account and address, so nobody can lock an organizer out by
-logging in as them from elsewhere. A password reset calls `hit_reset_limit(account)`. Each
+logging in as them from elsewhere. A password reset calls `hit_reset_limit(account)`, a door
+search `hit_search_limit(subject)`. Each
 app gets its own limiter from `init_limits`, so the three apps of the gateway, and the many apps
 of the tests, never share settings. A breach is a 429 with Retry-After (problem+json on the API,
 the error page on pages). When Redis is unreachable the limits are off for a while, with a warning:
@@ -36,6 +37,7 @@ from shared.config import ConfigError, env_str
 REGISTRATION = "registration"
 LOGIN = "login"
 LOGIN_ACCOUNT = "login_account"
+SEARCH = "search"
 # Seconds the limits stay off after Redis failed, before the next attempt.
 PAUSE_AFTER_FAILURE = 30.0
 # Redis must answer fast or not at all: a slow limiter must not slow registration down.
@@ -58,6 +60,9 @@ class LimitSettings:
     login_account: str = "5/minute;30/hour"
     key_prefix: str = "hudoor-limits"
     trusted_proxies: int = 0
+    # Door searches per signed-in device or account: a door finds delegates, it does not walk
+    # the roster by trying every three letters.
+    search: str = "30/minute;600/hour"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> LimitSettings:
@@ -68,12 +73,13 @@ class LimitSettings:
             login_account=_rate("RATE_LIMIT_LOGIN_ACCOUNT", cls.login_account, environ),
             key_prefix=env_str("RATE_LIMIT_KEY_PREFIX", cls.key_prefix, environ),
             trusted_proxies=_proxy_count(environ),
+            search=_rate("RATE_LIMIT_SEARCH", cls.search, environ),
         )
 
     def rates(self) -> dict[str, list[RateLimitItem]]:
         """Parsed limits by name."""
         names = {REGISTRATION: self.registration, LOGIN: self.login}
-        names[LOGIN_ACCOUNT] = self.login_account
+        names[LOGIN_ACCOUNT], names[SEARCH] = self.login_account, self.search
         return {name: parse_many(value) for name, value in names.items()}
 
 
@@ -191,6 +197,11 @@ def count_failed_login(account: str) -> None:
 def hit_reset_limit(account: str) -> None:
     """Count a password-reset request for `account` from anywhere: no mailbox gets flooded."""
     hit_limit(LOGIN_ACCOUNT, "reset:" + account_key(account))
+
+
+def hit_search_limit(subject: str) -> None:
+    """Count a roster search by this device or account (RATE_LIMIT_SEARCH)."""
+    hit_limit(SEARCH, "search:" + account_key(subject))
 
 
 def _failure_key(account: str) -> str:

@@ -26,6 +26,7 @@ from services.checkin.schemas import (
 from shared import qr
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
 from shared.identity import issue_api_token
+from shared.limits import hit_search_limit
 from shared.problems import DomainError
 from shared.web import db_session
 
@@ -107,6 +108,7 @@ def search(args, event_id):
     POST, so the name, phone or e-mail searched for stays out of URLs and so out of access logs.
     """
     _event(event_id)
+    hit_search_limit(current_identity().subject)
     entries = operations.search(db_session(), event_id, args["q"])
     return [{**operations.badge_view(e), "status": e.status} for e in entries]
 

@@ -40,9 +40,10 @@ def test_settings_read_every_variable():
         "RATE_LIMIT_LOGIN_ACCOUNT": "5/hour",
         "RATE_LIMIT_KEY_PREFIX": "site-a",
         "TRUSTED_PROXY_COUNT": "1",
+        "RATE_LIMIT_SEARCH": "6/minute",
     }
     assert LimitSettings.from_env(environ) == LimitSettings(
-        "3/minute", "4/minute;40/hour", "5/hour", "site-a", 1
+        "3/minute", "4/minute;40/hour", "5/hour", "site-a", 1, "6/minute"
     )
 
 
@@ -51,6 +52,7 @@ def test_settings_read_every_variable():
     [
         ("RATE_LIMIT_REGISTRATION", "lots"),
         ("RATE_LIMIT_LOGIN", "10 per fortnight"),
+        ("RATE_LIMIT_SEARCH", "often"),
         ("TRUSTED_PROXY_COUNT", "-1"),
         ("TRUSTED_PROXY_COUNT", "yes"),
     ],

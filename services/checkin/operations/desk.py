@@ -27,11 +27,9 @@ MIN_NAME_LETTERS = 3
 
 
 def search(session: Session, event_id: int, query: str) -> list[RosterEntry]:
-    """Find delegates by name (Arabic-aware), full phone (any format) or e-mail, or agency code.
-
-    A door device may find a delegate but not list the roster: a name needs 3 letters or more,
-    the rest must be given in full.
-    """
+    """Find delegates by name (Arabic-aware), full phone (any format) or e-mail, or agency code."""
+    # A door device may find a delegate but not walk the roster: a name needs a word of 3
+    # letters or more, the rest must be given in full.
     text = query.strip()
     if not text:
         return []
@@ -70,9 +68,10 @@ def _by_contact(text: str):
 
 
 def _by_name(text: str):
-    """Every word of the name's search key, if the key has MIN_NAME_LETTERS letters or more."""
-    key = search_key(text)  # marks, tatweel and spaces are gone: they do not count
-    if sum(ch.isalpha() for ch in key) < MIN_NAME_LETTERS:
+    """Every word of the name's search key, if one word has MIN_NAME_LETTERS letters or more."""
+    key = search_key(text)  # marks and tatweel are gone: they do not count
+    # One long word, not letters summed over words: "a a a" would find every name with an "a".
+    if not any(sum(ch.isalpha() for ch in word) >= MIN_NAME_LETTERS for word in key.split()):
         return None
     return and_(*(RosterEntry.name_key.contains(t, autoescape=True) for t in key.split()))
 

@@ -31,13 +31,13 @@ async function onSearch(event) {
     setOnline(false);
     return showNotice(t("scanner.network_error"));
   }
-  if (response.status === 422) return showQueryRefused(await problemDetail(response));
+  if ([422, 429].includes(response.status)) return showQueryRefused(await problemDetail(response));
   if (!response.ok) return showRefusal(response);
   showNotice(state.listId ? "" : t("scanner.no_list"));
   renderResults(await response.json());
 }
 
-// A query the server will not search (too short, part of a phone or e-mail) says why, in place
+// A query the server will not search (too short, part of a phone or e-mail, too many) says why, in place
 // of earlier results and of "no delegate found".
 function showQueryRefused(message) {
   $("results").replaceChildren();
