@@ -124,9 +124,9 @@ def resend_unconfirmed(
     flush: Flush = _nothing,
     busy: Callable[[str], bool] = lambda consumer: False,
 ) -> int:
-    """Settle confirmed messages; re-send the others to the consumers that did not confirm,
-    unless a consumer is `busy` (its queue not empty: the message may still be waiting) and
-    the message has waited less than BUSY_PATIENCE times `older_than`."""
+    """Settle confirmed messages; re-send the others to the consumers that did not confirm."""
+    # A `busy` consumer (its queue not empty: the message may still be waiting) is left alone
+    # until the message is BUSY_PATIENCE times `older_than` old.
     messages = unsettled(session, older_than)
     missing = _unconfirmed_consumers(messages, confirmed)
     due = _due(messages, missing, busy, utcnow() - BUSY_PATIENCE * older_than)
@@ -159,11 +159,12 @@ def _unconfirmed_consumers(messages, confirmed: Confirmed) -> dict[int, list[str
 
 
 def _due(messages, missing: dict[int, list[str]], busy, cutoff: datetime) -> dict[int, list[str]]:
-    """Per message, the unconfirmed consumers with an empty queue (none still on its way), or
-    all of them once the message was published before `cutoff`."""
+    """Per message, unconfirmed consumers with an empty queue; all if created before `cutoff`."""
+    # Counted from the message's creation: a re-send to one consumer must not restart the
+    # patience of another whose queue stays busy.
     waiting = {c for c in {c for consumers in missing.values() for c in consumers} if busy(c)}
     return {
-        m.id: [c for c in missing[m.id] if c not in waiting or m.published_at < cutoff]
+        m.id: [c for c in missing[m.id] if c not in waiting or m.created_at < cutoff]
         for m in messages
     }
 

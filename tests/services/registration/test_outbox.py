@@ -116,7 +116,9 @@ def test_a_consumer_with_tasks_queued_is_waited_for_not_sent_a_repeat(session, p
 
 
 def test_a_consumer_busy_for_longer_than_its_patience_is_sent_the_repeat_anyway(session, published):
-    published.published_at = utcnow() - outbox.BUSY_PATIENCE * WAIT - timedelta(seconds=1)
+    # Counted from its creation: re-sent lately to another consumer, it is still as old.
+    published.created_at = utcnow() - outbox.BUSY_PATIENCE * WAIT - timedelta(seconds=1)
+    published.published_at = utcnow() - WAIT - timedelta(seconds=1)
     session.commit()
     broker = Broker()
     confirmed = receipts(outbox_task_id(published.message_id, CHECKIN))
