@@ -64,11 +64,9 @@ class StrictSchema(Schema):
 
 
 def _may_hold_surrogate(payload) -> bool:
-    """False if the payload, written as JSON, is valid UTF-8: none of its text holds a surrogate.
-
-    One pass in C instead of the walk below, which names where they are (and handles what JSON
-    cannot write, or nests too deep for the encoder).
-    """
+    """False if the payload, written as JSON, is valid UTF-8: none of its text holds a surrogate."""
+    # One pass in C instead of the walk below, which names where they are (and handles what
+    # JSON cannot write, or nests too deep for the encoder).
     try:
         json.dumps(payload, ensure_ascii=False).encode()
     except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
