@@ -34,3 +34,21 @@ def test_messages_are_sent_held_unacked_and_acked_through_one_client_per_pool(re
         assert again.payload == {"n": 2}
         queue.queue.delete()
         queue.close()
+
+
+def test_twenty_messages_delivered_and_acked_build_at_most_one_client(redis_url):
+    # Kombu's own channel built one per unacked record and one per ack: 40 here.
+    with celery_app(redis_url).connection_for_write() as connection:
+        queue = connection.SimpleQueue(f"broker-transport-test-{uuid.uuid4().hex}")
+        channel, built = queue.channel, []
+        create = channel._create_client
+        channel._create_client = lambda *a, **kw: built.append(1) or create(*a, **kw)
+        try:
+            for n in range(20):
+                queue.put({"n": n})
+            for _ in range(20):
+                queue.get(timeout=5).ack()
+            assert len(built) <= 1
+        finally:
+            queue.queue.delete()
+            queue.close()
