@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from services.registration import operations
 from services.registration.models import ACTIVE, Agency, Category
-from services.registration.operations.delegates import check_change
 from services.registration.printing_tasks import format_dates
 from services.registration.schemas import ContactSchema, RegistrationSchema
-from services.registration.scopes import context
+from services.registration.scopes import context, language
 from shared import qr
 from shared.access import PUBLIC, allow
 from shared.limits import limit_registration
@@ -48,11 +47,7 @@ def home():
 def _event_dates(event) -> str:
     """The event's days in the page's language, worded as on its badges."""
     arabic, english = format_dates([d.day for d in event.days])
-    return arabic if _lang() == "ar" else english
-
-
-def _lang() -> str:
-    return g.get("lang", "ar")
+    return arabic if language() == "ar" else english
 
 
 @pages.route("/e/<slug>/register", methods=["GET", "POST"])
@@ -147,7 +142,7 @@ def _local_moment(event) -> str:
     """The registration's opening in the event's timezone, with the badges' date wording."""
     moment = event.registration_opens_at.astimezone(ZoneInfo(event.timezone))
     arabic, english = format_dates([moment.date()])
-    return f"{arabic if _lang() == 'ar' else english} {moment:%H:%M}"
+    return f"{arabic if language() == 'ar' else english} {moment:%H:%M}"
 
 
 def _link_token(registration) -> str:
@@ -218,7 +213,7 @@ def _self_service_action(registration):
 def _cancel_refusal(registration) -> str | None:
     """Why the cancellation use case would now refuse the delegate, as a note (else None)."""
     try:
-        check_change(context(), registration, "delegate")
+        operations.check_change(context(), registration, "delegate")
     except DomainError as error:
         return translate(f"self.{error.code}")
     return None

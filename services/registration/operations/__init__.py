@@ -3,6 +3,7 @@
 from services.registration.operations.context import Context, new_nonce
 from services.registration.operations.delegates import (
     cancel_registration,
+    check_change,
     event_rules,
     get_registration,
     register_delegate,
@@ -30,6 +31,7 @@ __all__ = [
     "add_agency",
     "add_category",
     "cancel_registration",
+    "check_change",
     "check_registration_open",
     "create_event",
     "event_rules",
