@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 
@@ -11,6 +9,7 @@ from services.registration import operations
 from services.registration.idempotency import run_once
 from services.registration.operations import Context
 from services.registration.operations.audit import record_registration
+from services.registration.registration_bodies import knowing_the_event, replay_scope
 from services.registration.schemas import (
     AgencyChangeSchema,
     AgencyLinkSchema,
@@ -21,7 +20,14 @@ from services.registration.schemas import (
     ReasonSchema,
     RegistrationSchema,
 )
-from services.registration.scopes import DELEGATION, MANAGE, actor, context, scoped_event
+from services.registration.scopes import (
+    DELEGATION,
+    MANAGE,
+    actor,
+    context,
+    privileged,
+    scoped_event,
+)
 from shared import qr
 from shared.access import (
     PUBLIC,
@@ -180,43 +186,34 @@ def create_category(data, ref):
     return category
 
 
-def knowing_the_event(view):
-    """Parse the body knowing the event `ref`: its agency's and category's errors join the rest."""
-
-    @functools.wraps(view)
-    def parsed(*args, ref, **kwargs):
-        event = operations.get_event(db_session(), ref)
-        with operations.event_rules(db_session(), event):
-            return view(*args, event=event, **kwargs)
-
-    return parsed
+def _public_event(ref: str):
+    """The event `ref` (anyone may register for it); the body names the agency."""
+    return operations.get_event(db_session(), ref), None
 
 
 @blp.route("/events/<ref>/registrations", methods=["POST"])
 @limit_registration()  # before parsing: invalid bodies count too
-@knowing_the_event
-@blp.arguments(_registration_schema)  # an instance: webargs builds a class's at every request
+# An instance: webargs builds a class's at every request.
+@knowing_the_event(_public_event, blp.arguments(_registration_schema))
 @blp.response(201, RegistrationSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 @allow(PUBLIC)
-def register(data, event):
+def register(data, event, agency):
     """Register a delegate (organizers may also use other categories and late registration)."""
     session = db_session()
     identity = current_identity()
-    privileged = bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
 
     def run():
         registration = operations.register_delegate(
-            session, context(), event, data, privileged=privileged
+            session, context(), event, data, privileged=privileged(event)
         )
         if identity is not None:
             session.flush()
             record_registration(session, actor(), "registration.created", registration)
         return present(registration), 201
 
-    body, status = run_once(
-        session, f"register:{event.id}", request.headers.get("Idempotency-Key"), data, run
-    )
+    key = request.headers.get("Idempotency-Key")
+    body, status = run_once(session, replay_scope(event, agency), key, data, run)
     session.commit()
     # Already serialised (and possibly replayed from storage): send it as is.
     response = jsonify(body)

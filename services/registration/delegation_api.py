@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -14,6 +12,7 @@ from services.registration.api import Presented, present
 from services.registration.idempotency import run_once
 from services.registration.models import Registration
 from services.registration.operations.audit import record, record_registration
+from services.registration.registration_bodies import knowing_the_event, replay_scope
 from services.registration.schemas import AgencySchema, RegistrationSchema
 from services.registration.scopes import (
     DELEGATION,
@@ -50,21 +49,8 @@ def read_delegation(ref, code):
     return {"agency": agency, "registrations": [Presented(r, ctx) for r in rows]}
 
 
-def knowing_the_agency(view):
-    """Parse the body knowing the agency `code` of event `ref`: category errors join the rest."""
-
-    @functools.wraps(view)
-    def parsed(*args, ref, code, **kwargs):
-        event, agency = scoped_agency(ref, code)
-        with operations.event_rules(db_session(), event, agency):
-            return view(*args, event=event, agency=agency, **kwargs)
-
-    return parsed
-
-
 @blp.route("/events/<ref>/agencies/<code>/registrations", methods=["POST"])
-@knowing_the_agency
-@blp.arguments(RegistrationSchema)
+@knowing_the_event(scoped_agency, blp.arguments(RegistrationSchema))
 @blp.response(201, RegistrationSchema)
 @allow(*DELEGATION)
 def register_for_agency(data, event, agency):
@@ -74,13 +60,13 @@ def register_for_agency(data, event, agency):
 
     def run():
         registration = operations.register_delegate(
-            session, ctx, event, data, privileged=privileged(), agency=agency
+            session, ctx, event, data, privileged=privileged(event), agency=agency
         )
         record_registration(session, actor(), "registration.created", registration)
         return present(registration), 201
 
     key = request.headers.get("Idempotency-Key")
-    body, status = run_once(session, f"delegation:{agency.id}", key, data, run)
+    body, status = run_once(session, replay_scope(event, agency), key, data, run)
     session.commit()
     response = jsonify(body)
     response.status_code = status

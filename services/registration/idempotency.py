@@ -44,6 +44,11 @@ def run_once(
     return response, status
 
 
+def replays(session: Session, endpoint: str, key: str | None) -> bool:
+    """Tell whether `run_once` would answer this key from storage (a retry) instead of running."""
+    return bool(key and _KEY.match(key)) and _stored(session, endpoint, key) is not None
+
+
 def _claim(session: Session, endpoint: str, key: str, digest: str) -> IdempotencyRecord | None:
     """Insert the key first, so a concurrent retry waits on it instead of racing the work."""
     record = IdempotencyRecord(

@@ -58,7 +58,7 @@ def import_list(ref, code):
     session = db_session()
     event, agency = scoped_agency(ref, code)
     upload = _uploaded_file()
-    organizer = privileged()
+    organizer = privileged(event)
 
     def run():
         result = import_delegation(session, context(), event, agency, upload, privileged=organizer)

@@ -176,11 +176,15 @@ def _delegate_values() -> dict:
 
 
 def _register(event: Event, agency: Agency) -> str:
+    """Register one delegate of `agency` from the posted form (the window first)."""
     session = db_session()
-    with operations.event_rules(session, event, agency):
+    allowed = privileged(event)
+    if not allowed:  # 'closed' before any field error: nothing to correct
+        operations.check_registration_open(event, context().clock())
+    with operations.event_rules(session, event, agency, privileged=allowed):
         data = _delegate_schema.load(_delegate_values())
     registration = operations.register_delegate(
-        session, context(), event, data, privileged=privileged(), agency=agency
+        session, context(), event, data, privileged=allowed, agency=agency
     )
     audit.record_registration(session, actor(), "registration.created", registration)
     session.commit()
@@ -223,7 +227,7 @@ def _upload(event: Event, agency: Agency) -> str:
     upload = request.files.get("file")
     body = upload.read() if upload is not None else b""
     result = import_delegation(
-        db_session(), context(), event, agency, body, privileged=privileged()
+        db_session(), context(), event, agency, body, privileged=privileged(event)
     )
     rows = len(result.registrations)
     audit.record(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
-from marshmallow.experimental.context import Context
 
 from services.registration import domain
 from services.registration.domain import CHANNELS, GENDERS, SECTORS
@@ -231,7 +231,7 @@ class RegistrationSchema(StrictSchema):
             return
         given = {name for name, value in original_data.items() if not _blank(value)}
         errors = _registration_rules(data, given)
-        rules_of_event = EVENT_RULES.get(None)
+        rules_of_event = _EVENT_RULES.get()
         if rules_of_event is not None:
             # A field refused on its own keeps that reason only.
             errors |= {k: v for k, v in rules_of_event(data).items() if k not in given - set(data)}
@@ -239,9 +239,25 @@ class RegistrationSchema(StrictSchema):
             raise ValidationError(errors)
 
 
-# Rules needing the event (its agencies and categories), set around a load by
-# operations.event_rules: a callable from the loaded data to {field: [codes]}.
-EVENT_RULES = Context[Callable[[dict], dict[str, list[str]]]]
+# Rules needing the event (its agencies and categories): from the loaded data to {field: [codes]}.
+Rules = Callable[[dict], dict[str, list[str]]]
+# Registration's own variable (marshmallow's Context is one variable shared by all its users).
+_EVENT_RULES: ContextVar[Rules | None] = ContextVar("registration_event_rules", default=None)
+
+
+class EventRules:
+    """Event rules the registration schema applies inside `with` (None lifts them); re-entrant."""
+
+    def __init__(self, check: Rules | None):
+        self.check = check
+        self._tokens: list = []
+
+    def __enter__(self) -> EventRules:
+        self._tokens.append(_EVENT_RULES.set(self.check))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _EVENT_RULES.reset(self._tokens.pop())
 
 
 def _blank(value) -> bool:

@@ -42,9 +42,10 @@ def scoped_agency(ref: str, code: str) -> tuple[Event, Agency]:
     return event, agency
 
 
-def privileged() -> bool:
-    """Organizers may use organizer-only categories and register late; focal points may not."""
-    return current_identity().role in MANAGE
+def privileged(event: Event) -> bool:
+    """An organizer acting on `event`: may use organizer-only categories and register late."""
+    identity = current_identity()
+    return bool(identity and identity.role in MANAGE and identity.may_act_on(event.id))
 
 
 def actor() -> Actor:

@@ -27,7 +27,7 @@ from services.registration.operations.events import (
     check_registration_open,
 )
 from services.registration.operations.events import link_parts as _link_parts
-from services.registration.schemas import EVENT_RULES
+from services.registration.schemas import EventRules
 from shared.contracts import CONTACT_CHANGED, DelegateEventSchema
 from shared.problems import DomainError
 
@@ -67,24 +67,35 @@ def register_delegate(
     return registration
 
 
-def event_rules(session: Session, event: Event, agency: Agency | None = None) -> EVENT_RULES:
-    """A context in which the registration schema also checks the agency and category.
-
-    `agency`: the one the caller registers for (a focal point's link, a list); else the payload's.
-    """
+def event_rules(
+    session: Session, event: Event, agency: Agency | None = None, *, privileged: bool = False
+) -> EventRules:
+    """Rules the registration schema adds for `event`: agency, category and who may choose it."""
 
     @functools.cache  # a list repeats the same codes on every row
     def find(agency_code: Agency | str, category_code: str):
         return agency_and_category(session, event, agency_code, category_code)
 
     def check(data: dict) -> dict[str, list[str]]:
+        # A focal point's link or a list fixes the agency; else the payload names it.
         found, category = find(
             agency or data.get("agency") or "", data.get("category") or DEFAULT_CATEGORY
         )
         errors = {"agency": ["unknown_agency"]} if found is None else {}
-        return errors | ({"category": ["unknown_category"]} if category is None else {})
+        return errors | _category_errors(category, privileged)
 
-    return EVENT_RULES(check)
+    return EventRules(check)
+
+
+def _category_errors(category, privileged: bool) -> dict[str, list[str]]:
+    """The category's error as a field error: missing, or kept for organizers."""
+    if category is None:
+        return {"category": ["unknown_category"]}
+    try:
+        domain.check_category(category.self_registration, privileged)
+    except DomainError as error:
+        return {"category": [error.code]}
+    return {}
 
 
 def get_registration(session: Session, registration_id: int, *, lock: bool = False) -> Registration:

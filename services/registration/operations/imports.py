@@ -86,7 +86,7 @@ def _seat_errors(event: Event, agency: Agency, count: int) -> list[FieldError]:
 def _register_rows(session, ctx, event, agency, rows, privileged):
     """Register each valid row in its own savepoint; return registrations and every error."""
     registrations, errors, seen = [], [], {}
-    rules = event_rules(session, event, agency)
+    rules = event_rules(session, event, agency, privileged=privileged)
     for row in rows:
         with rules:
             data, row_errors = _validated(row, agency, seen)

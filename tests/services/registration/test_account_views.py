@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from services.registration.models import OutboxMessage, Registration
+from services.registration.models import Event, OutboxMessage, Registration
 from shared.access import SESSION_COOKIE
+from shared.db import utcnow
 from tests.services.registration.conftest import PASSWORD, nth_delegate
 from tests.services.registration.test_views import csrf_token
 
@@ -272,3 +274,29 @@ def test_organizer_withdraws_a_pending_invitation_from_the_event_page(
     assert answer.status_code == 200 and "سُحبت الدعوة" in answer.get_data(as_text=True)
     session.expire_all()
     assert invitation.revoked_at is not None
+
+
+@pytest.mark.parametrize(
+    "closes_at", [utcnow() - timedelta(hours=1), None], ids=["closing-time", "last-day"]
+)
+def test_delegation_page_says_closed_before_field_errors_and_lets_organizers_register_late(
+    app, client, session, make_account, closes_at
+):
+    session.scalar(
+        select(Event).where(Event.slug == "wli-gbv-2023")
+    ).registration_closes_at = closes_at  # None: closed since its last day, in 2023
+    session.commit()
+    make_account("focal_point", email="noor@example.org", agency="IWED")
+    make_account("organizer", email="amal@example.org")
+    log_in(client, "noor@example.org")
+    answer = post_form(
+        client, DELEGATION, {**delegate_form(1), "phone": "12", "action": "register"}
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "أُغلق التسجيل." in page and "رقم الهاتف غير صحيح" not in page
+    organizer = app.test_client()
+    log_in(organizer, "amal@example.org")
+    late = post_form(organizer, DELEGATION, {**delegate_form(1), "action": "register"})
+    assert late.status_code == 200
+    assert session.scalar(select(Registration).where(Registration.email == "delegate1@example.org"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -84,8 +85,8 @@ def test_focal_point_cannot_use_organizer_only_categories(client, iwed):
     payload = nth_delegate(1, category="SPEAKER")
     payload.pop("agency")
     answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=iwed)
-    assert answer.status_code == 403
-    assert answer.get_json()["code"] == "category_not_allowed"
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["code"] == "category_not_allowed"
 
 
 def test_a_focal_points_wrong_payload_gets_every_error_in_one_answer(client, iwed):
@@ -284,3 +285,47 @@ def test_a_withdrawn_invitation_link_no_longer_opens(client, session, auth):
     token = _outbox(session, "account.message")[-1]["link"].rsplit("/", 1)[1]
     accept = {"password": "Tigris-2023-delegation"}
     assert client.post(f"/api/v1/invitations/{token}/accept", json=accept).status_code == 404
+
+
+def _close(session, closes_at) -> None:
+    """Close the demo event: at `closes_at`, or (None) by its last day, which was in 2023."""
+    from services.registration.models import Event
+
+    event = session.scalar(select(Event).where(Event.slug == "wli-gbv-2023"))
+    event.registration_closes_at = closes_at
+    session.commit()
+
+
+CLOSINGS = pytest.mark.parametrize(
+    "closes_at", [utcnow() - timedelta(hours=1), None], ids=["closing-time", "last-day"]
+)
+
+
+@CLOSINGS
+def test_a_closed_event_refuses_a_focal_point_before_any_field_error(
+    client, session, iwed, closes_at
+):
+    _close(session, closes_at)
+    payload = {**nth_delegate(1), "email": "not-an-address", "category": "NOPE"}
+    payload.pop("agency")
+    answer = client.post(f"{EVENT}/agencies/IWED/registrations", json=payload, headers=iwed)
+    assert answer.status_code == 409
+    assert answer.get_json()["code"] == "registration_closed"
+
+
+@CLOSINGS
+def test_an_organizer_registers_late_for_an_agency(client, session, auth, closes_at):
+    _close(session, closes_at)
+    assert _register(client, auth, 1).status_code == 201
+
+
+def test_a_retry_after_registration_closed_gets_the_stored_answer(client, session, iwed):
+    payload = nth_delegate(1)
+    payload.pop("agency")
+    url, headers = f"{EVENT}/agencies/IWED/registrations", {**iwed, "Idempotency-Key": "k-1"}
+    first = client.post(url, json=payload, headers=headers)
+    assert first.status_code == 201
+    _close(session, utcnow() - timedelta(hours=1))
+    again = client.post(url, json=payload, headers=headers)
+    assert (again.status_code, again.get_json()) == (201, first.get_json())
+    assert client.post(url, json=payload, headers=iwed).status_code == 409

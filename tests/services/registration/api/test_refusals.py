@@ -200,9 +200,14 @@ def test_unknown_agency_is_a_422_problem_on_the_agency_field(web, demo_event):
 
 
 def test_self_registration_cannot_pick_an_organizer_category(web, demo_event):
-    body = problem(web.post(REGISTER, json=delegate(category="SPEAKER")), 403)
-    assert body["code"] == "category_not_allowed"
+    body = problem(web.post(REGISTER, json=delegate(category="SPEAKER")), 422)
     assert field_codes(body) == {"category": "category_not_allowed"}
+
+
+def test_an_organizer_category_joins_the_other_field_errors(web, demo_event):
+    payload = delegate(category="SPEAKER", email="not-an-address")
+    body = problem(web.post(REGISTER, json=payload), 422)
+    assert field_codes(body) == {"category": "category_not_allowed", "email": "email_invalid"}
 
 
 def test_unknown_event_is_a_404_problem(web, demo_event):
@@ -353,3 +358,12 @@ def test_domain_refusals_are_translated_too(web, demo_event):
     arabic = web.post(REGISTER, json=delegate(agency="NOPE")).get_json()
     assert english["errors"][0]["message"] == "Choose an agency of this event."
     assert arabic["errors"][0]["message"] == "اختر جهة من جهات هذا المؤتمر."
+
+
+def test_refused_requests_leave_no_event_rules_behind(web, demo_event, session):
+    assert problem(web.post(REGISTER, json=delegate(agency="NOPE")), 422)
+    assert web.post(REGISTER, json=nth_delegate(1)).status_code == 201
+    problem(web.post(REGISTER, json=nth_delegate(1)), 409)  # refused after the load
+    close_registration(session, demo_event)
+    problem(web.post(REGISTER, json=delegate(agency="NOPE")), 409)
+    assert RegistrationSchema().load(delegate(agency="NOPE"))["agency"] == "NOPE"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
-from services.registration.models import Event, Registration
+from services.registration.models import Agency, Event, Registration
 from tests.services.registration.api.calls import (
     REGISTER,
     create_event_with_delegates,
@@ -14,7 +15,7 @@ from tests.services.registration.api.calls import (
     problem,
     set_quota,
 )
-from tests.services.registration.api.event_state import written
+from tests.services.registration.api.event_state import close_registration, written
 from tests.services.registration.conftest import (
     BASE_URL,
     decode_qr,
@@ -119,6 +120,22 @@ def test_idempotency_key_reused_with_another_body_is_refused(web, demo_event, se
     assert body["code"] == "idempotency_key_reused"
     assert field_codes(body) == {"Idempotency-Key": "idempotency_key_reused"}
     assert written(session) == before
+
+
+@pytest.mark.parametrize("change", ["agency_code", "closing"])
+def test_retry_gets_its_stored_answer_after_the_event_changed(web, demo_event, session, change):
+    key = {"Idempotency-Key": f"5f0c7c8e-after-{change}"}
+    first = web.post(REGISTER, json=delegate(), headers=key)
+    assert first.status_code == 201
+    if change == "closing":
+        close_registration(session, demo_event)
+    else:  # the body's agency code no longer exists
+        session.scalar(select(Agency).where(Agency.code == "IWED")).code = "IWED-OLD"
+        session.commit()
+    again = web.post(REGISTER, json=delegate(), headers=key)
+    assert (again.status_code, again.get_json()) == (201, first.get_json())
+    assert row_count(session, Registration) == 1
+    assert web.post(REGISTER, json=nth_delegate(2)).status_code in (409, 422)
 
 
 def test_refused_request_does_not_burn_its_idempotency_key(web, demo_event, auth, session):
