@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import redis
-import zxingcpp
 from PIL import Image
 
 from shared.badge_tokens import BadgeKeyring
@@ -41,6 +40,7 @@ from tests.deployment.stack import (
     STEPS,
     Stack,
 )
+from tests.qr_codes import read_qr_codes
 from tests.services.notifications.conftest import SmtpServer
 
 ADMIN, ORGANIZER = "admin@example.org", "organizer@example.org"
@@ -204,7 +204,7 @@ def badge_from_mail(smtp: SmtpServer, deadline: float) -> str:
     """The token in the QR of the badge attached to the delegate's confirmation e-mail."""
     mail = until(deadline, "the confirmation e-mail", lambda: mails_to(smtp, DELEGATE))[0]
     png = next(p for p in mail.iter_attachments() if p.get_filename() == "badge.png")
-    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_content())))
+    (code,) = read_qr_codes(Image.open(io.BytesIO(png.get_content())))
     return code.text
 
 

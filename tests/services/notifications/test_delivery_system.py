@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
 
-import zxingcpp
-from PIL import Image
-
 from services.notifications.dispatch import RECEIPTS_PATH
+from tests.qr_codes import qr_text_of_png
 from tests.services.notifications.sms_provider import signature
 from tests.services.notifications.system import BASE_URL
 from tests.worker_process import wait_until
 
 
 def _decode_qr(data: bytes) -> str:
-    return zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))[0].text
+    return qr_text_of_png(data)
 
 
 def test_confirmation_email_arrives_in_arabic_with_qr_and_calendar(system):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
-import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageOps
@@ -18,6 +17,7 @@ from services.registration.models import Agency, OutboxMessage, Registration
 from services.registration.operations import register_delegate
 from services.registration.print_models import DONE, FAILED, QUEUED, PrintJob
 from services.registration.schemas import RegistrationSchema
+from tests.qr_codes import read_qr_codes
 from tests.services.registration.conftest import delegate, nth_delegate
 
 DPI = 150
@@ -54,7 +54,7 @@ def symbols(image) -> list[str]:
     printed twice on a page still counts twice, being at two places.
     """
     kept: list[tuple[str, tuple[float, float]]] = []
-    for code in zxingcpp.read_barcodes(image):
+    for code in read_qr_codes(image):
         centre = _centre(code.position)
         if not any(text == code.text and _near(centre, at) for text, at in kept):
             kept.append((code.text, centre))
