@@ -98,6 +98,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "api.counts": {*DOOR, "viewer"},
         "api.undo": MANAGE,
         "api.add_list": MANAGE,
+        "api.list_devices": MANAGE,
         "api.create_device": MANAGE,
         "api.revoke_device": MANAGE,
         "api.device_me": {"device"},
@@ -108,6 +109,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "reports.no_shows": REPORTS,
         "reports.inside_count": REPORTS,
         "pages.dashboard": REPORTS,
+        "pages.devices": MANAGE,
         "audit.audit_log": MANAGE,
     },
     "notifications": {

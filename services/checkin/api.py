@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
 from services.checkin import operations
+from services.checkin.enrolment import enrol_device
 from services.checkin.models import Device, EventInfo
 from services.checkin.schemas import (
     CheckinListSchema,
@@ -23,9 +22,7 @@ from services.checkin.schemas import (
     SearchResultSchema,
     UndoSchema,
 )
-from shared import qr
 from shared.access import PUBLIC, allow, current_identity, require_event_scope
-from shared.identity import issue_api_token
 from shared.limits import hit_search_limit
 from shared.problems import DomainError
 from shared.web import db_session
@@ -141,6 +138,15 @@ def counts(event_id):
     return operations.live_counts(db_session(), event_id)
 
 
+@blp.route("/events/<id:event_id>/devices")
+@blp.response(200, DeviceSchema(many=True))
+@allow(*MANAGE)
+def list_devices(event_id):
+    """An event's door devices (never their tokens), those still working first."""
+    _event(event_id)
+    return operations.devices_of(db_session(), event_id)
+
+
 @blp.route("/events/<id:event_id>/devices", methods=["POST"])
 @blp.arguments(DeviceRequestSchema)
 @blp.response(201, DeviceSchema)
@@ -148,30 +154,13 @@ def counts(event_id):
 def create_device(data, event_id):
     """Enrol a door device; its token is shown once (also as a QR to scan with the phone)."""
     _event(event_id)
-    device = operations.create_device(db_session(), event_id, data["gate"], data["name"], _actor())
-    token = issue_api_token(
-        config().secret_key,
-        subject=f"device:{device.id}",
-        role="device",
-        events=[event_id],
-        token_id=device.id,
-    )
-    return _enrolment(device, token)
-
-
-def _enrolment(device, token: str) -> dict:
-    from flask import url_for
-
-    url = url_for("pages.scanner", _external=True) + f"#token={token}"
-    png = base64.b64encode(qr.qr_text_png(url)).decode()
+    enrolment = enrol_device(event_id, data["gate"], data["name"], _actor())
+    fields = ("id", "event_id", "gate", "name", "created_at", "revoked_at")
     return {
-        **{
-            k: getattr(device, k)
-            for k in ("id", "event_id", "gate", "name", "created_at", "revoked_at")
-        },
-        "token": token,
-        "enrol_url": url,
-        "enrol_qr_png": f"data:image/png;base64,{png}",
+        **{field: getattr(enrolment.device, field) for field in fields},
+        "token": enrolment.token,
+        "enrol_url": enrolment.url,
+        "enrol_qr_png": enrolment.qr_data_url,
     }
 
 

@@ -82,6 +82,11 @@ def local_date(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
+def local_minute(moment: datetime, timezone: str) -> str:
+    """A moment as the event's wall clock shows it, to the minute (2023-02-12 09:05)."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 def is_newer(version: int, known: int | None) -> bool:
     """A roster event applies only if it is newer than what we hold for that badge."""
     return known is None or version > known

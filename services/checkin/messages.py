@@ -169,6 +169,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dashboard.pdf": ("Printable summary (PDF)", "ملخص للطباعة (PDF)"),
     "dashboard.updated": ("Updated {time}", "حُدّث الساعة {time}"),
     "dashboard.live": ("Refreshed every 15 seconds", "يُحدَّث كل 15 ثانية"),
+    "devices.title": ("Door devices", "أجهزة الأبواب"),
+    "devices.name": ("Device name", "اسم الجهاز"),
+    "devices.gate": ("Gate", "البوابة"),
+    "devices.created": ("Enrolled", "تاريخ التسجيل"),
+    "devices.state": ("State", "الحالة"),
+    "devices.active": ("Working", "يعمل"),
+    "devices.revoked_at": ("Revoked {time}", "أُلغي في {time}"),
+    "devices.revoke": ("Revoke", "إلغاء"),
+    "devices.revoke_named": ("Revoke {name}", "إلغاء {name}"),
+    "devices.revoked": (
+        "The device was revoked: its scans are refused from now on.",
+        "أُلغي الجهاز: تُرفض عمليات المسح منه من الآن.",
+    ),
+    "devices.none": ("No door device yet.", "لا توجد أجهزة أبواب بعد."),
+    "devices.add": ("Enrol a door device", "تسجيل جهاز باب"),
+    "devices.add_submit": ("Enrol and show its QR", "سجّل الجهاز واعرض رمز QR"),
+    "devices.enrolled": ("{name} enrolled for gate {gate}", "سُجّل {name} للبوابة {gate}"),
+    "devices.scan_hint": (
+        "Scan this QR with the door phone's camera, or open the link below on the door laptop:"
+        " the scanner page opens enrolled for this gate.",
+        "امسح رمز QR هذا بكاميرا هاتف الباب، أو افتح الرابط أدناه على حاسوب الباب:"
+        " تُفتح صفحة المسح مسجّلة لهذه البوابة.",
+    ),
+    "devices.qr_alt": ("QR code of the device's enrolment link", "رمز QR لرابط تسجيل الجهاز"),
+    "devices.shown_once": (
+        "Shown this once only: whoever holds it can scan at this event. Lost it? Revoke the"
+        " device and enrol a new one.",
+        "يظهر هذه المرة فقط: من يملكه يستطيع المسح في هذا المؤتمر. فقدته؟ ألغِ الجهاز وسجّل"
+        " جهازاً جديداً.",
+    ),
+    "devices.link": ("Enrolment link", "رابط التسجيل"),
     "status.ok": ("Welcome", "أهلاً وسهلاً"),
     "status.already_checked_in": ("Already checked in", "سُجّل دخوله مسبقاً"),
     "status.revoked": ("Badge revoked (reissued)", "شارة ملغاة (أُعيد إصدارها)"),

@@ -1,18 +1,22 @@
-"""Server-rendered pages of the check-in service: the door scanner, the attendance dashboard."""
+"""Server-rendered pages of the check-in service: door scanner, attendance dashboard, devices."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from flask import Blueprint, redirect, render_template, request
+from marshmallow import ValidationError
 
-from services.checkin.domain import local_date
+from services.checkin import operations
+from services.checkin.domain import local_date, local_minute
+from services.checkin.enrolment import Enrolment, enrol_device
 from services.checkin.messages import MESSAGES
 from services.checkin.operations import attendance
 from services.checkin.report_api import REPORTS, report_scope
-from shared.access import PUBLIC, allow
+from services.checkin.schemas import DeviceRequestSchema
+from shared.access import PUBLIC, allow, current_identity
 from shared.db import utcnow
-from shared.problems import DomainError
+from shared.problems import DomainError, flatten_messages
 from shared.web import db_session, render_domain_error, translate
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -21,6 +25,9 @@ SCRIPT_TEXT_PREFIXES = ("scanner.", "status.")
 DASHBOARD_TEXT_PREFIXES = ("dashboard.", "report.")
 # Organizers log in on registration's page, at the root of the one URL space.
 LOGIN_PATH = "/login"
+MANAGE = ("admin", "organizer")
+# The page shows a new device's token: no cache, proxy or back button may keep it.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @pages.errorhandler(DomainError)
@@ -60,5 +67,55 @@ def dashboard(event_id):
         "timezone": scope.event.timezone,
         "texts": texts,
     }
-    response = render_template("dashboard.html", report=report, settings=settings)
+    can_manage = current_identity().role in MANAGE
+    response = render_template(
+        "dashboard.html", report=report, settings=settings, can_manage=can_manage
+    )
     return response, 200, {"Cache-Control": "no-store"}
+
+
+@pages.route("/events/<id:event_id>/devices", methods=["GET", "POST"])
+@allow(*MANAGE)
+def devices(event_id):
+    """The event's door devices: enrol one (its QR shown once), revoke one."""
+    event = report_scope(event_id).event
+    enrolment, errors, notice = None, {}, None
+    if request.method == "POST" and request.form.get("revoke"):
+        _revoke(event_id, request.form["revoke"])
+        notice = translate("devices.revoked")
+    elif request.method == "POST":
+        enrolment, errors = _enrol(event_id)
+    page = render_template(
+        "devices.html",
+        event=event,
+        devices=operations.devices_of(db_session(), event_id),
+        enrolment=enrolment,
+        errors=errors,
+        notice=notice,
+        values=request.form,
+        csrf=current_identity().csrf,
+        local_time=lambda moment: local_minute(moment, event.timezone),
+    )
+    return page, 422 if errors else (201 if enrolment else 200), NO_STORE
+
+
+def _enrol(event_id: int) -> tuple[Enrolment | None, dict[str, list[str]]]:
+    """Enrol a device from the form, or say what is wrong with each field."""
+    fields = {name: request.form.get(name, "") for name in ("gate", "name")}
+    try:
+        data = DeviceRequestSchema().load(fields)
+    except ValidationError as error:
+        return None, _by_field(flatten_messages(error.messages))
+    return enrol_device(event_id, data["gate"], data["name"], current_identity().subject), {}
+
+
+def _revoke(event_id: int, device_id: str) -> None:
+    identity = current_identity()
+    operations.revoke_device(db_session(), device_id[:64], identity.subject, [event_id])
+
+
+def _by_field(items) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for item in items:
+        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
+    return errors

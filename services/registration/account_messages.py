@@ -143,6 +143,7 @@ ACCOUNT_MESSAGES: dict[str, tuple[str, str]] = {
     "manage.row": ("Row {row}", "الصف {row}"),
     "manage.print": ("Print badges", "طباعة الشارات"),
     "manage.dashboard": ("Attendance dashboard", "لوحة الحضور"),
+    "manage.devices": ("Door devices", "أجهزة الأبواب"),
     "print.which": ("Which badges", "أي الشارات"),
     "print.all": ("Every active badge of the event", "كل الشارات الفعّالة في المؤتمر"),
     "print.reprint_reason": ("Reprint reason (optional)", "سبب إعادة الطباعة (اختياري)"),

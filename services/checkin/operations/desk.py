@@ -101,6 +101,13 @@ def create_device(session: Session, event_id: int, gate: str, name: str, actor: 
     return device
 
 
+def devices_of(session: Session, event_id: int) -> list[Device]:
+    """An event's door devices, those still working first, newest first."""
+    query = select(Device).where(Device.event_id == event_id)
+    order = (Device.revoked_at.is_not(None), Device.created_at.desc(), Device.id)
+    return list(session.scalars(query.order_by(*order)))
+
+
 def revoke_device(session: Session, device_id: str, actor: str, event_scope=None) -> Device:
     """Revoke a device: its token stops working at once."""
     device = session.get(Device, device_id) if is_token_id(device_id) else None
