@@ -31,22 +31,6 @@ def registration_deadline(
     return datetime.combine(max(days) + timedelta(days=1), time(), ZoneInfo(timezone))
 
 
-def is_open(
-    opens_at: datetime | None,
-    closes_at: datetime | None,
-    now,
-    *,
-    days: list[date],
-    timezone: str,
-) -> bool:
-    """Tell whether registration is open at `now` (without a closing time: until the event ends)."""
-    try:
-        check_registration_window(opens_at, registration_deadline(closes_at, days, timezone), now)
-    except DomainError:
-        return False
-    return True
-
-
 # The attendance report is what organizers hand in: once the event starts, only they change who
 # was registered (a focal point could otherwise withdraw their no-shows afterwards).
 ORGANIZERS = ("admin", "organizer")

@@ -57,9 +57,11 @@ def open_events(session: Session, now: datetime) -> list[Event]:
 
 def registration_open(event: Event, now: datetime) -> bool:
     """Tell whether the public may register for `event` at `now`."""
-    days = [d.day for d in event.days]
-    opens, closes = event.registration_opens_at, event.registration_closes_at
-    return domain.is_open(opens, closes, now, days=days, timezone=event.timezone)
+    try:
+        check_registration_open(event, now)
+    except DomainError:
+        return False
+    return True
 
 
 def check_registration_open(event: Event, now: datetime) -> None:
