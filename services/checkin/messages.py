@@ -173,6 +173,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "devices.name": ("Device name", "اسم الجهاز"),
     "devices.gate": ("Gate", "البوابة"),
     "devices.created": ("Enrolled", "تاريخ التسجيل"),
+    "devices.scans": ("Scans", "عمليات المسح"),
+    "devices.last_scan": ("Last scan", "آخر مسح"),
     "devices.state": ("State", "الحالة"),
     "devices.active": ("Working", "يعمل"),
     "devices.revoked_at": ("Revoked {time}", "أُلغي في {time}"),

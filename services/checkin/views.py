@@ -89,6 +89,7 @@ def devices(event_id):
         "devices.html",
         event=event,
         devices=operations.devices_of(db_session(), event_id),
+        activity=operations.device_activity(db_session(), event_id),
         enrolment=enrolment,
         errors=errors,
         notice=notice,

@@ -3,6 +3,7 @@
 from services.checkin.operations.desk import (
     add_list,
     create_device,
+    device_activity,
     device_gate,
     devices_of,
     lists_of,
@@ -29,6 +30,7 @@ __all__ = [
     "apply_roster_event",
     "badge_view",
     "create_device",
+    "device_activity",
     "device_gate",
     "devices_of",
     "get_list",

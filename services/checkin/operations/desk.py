@@ -15,6 +15,7 @@ from services.checkin.models import (
     Device,
     RevokedToken,
     RosterEntry,
+    Scan,
 )
 from shared.arabic import search_key
 from shared.contact import ContactError, normalise_email, phone_search_variants
@@ -106,6 +107,16 @@ def devices_of(session: Session, event_id: int) -> list[Device]:
     query = select(Device).where(Device.event_id == event_id)
     order = (Device.revoked_at.is_not(None), Device.created_at.desc(), Device.id)
     return list(session.scalars(query.order_by(*order)))
+
+
+def device_activity(session: Session, event_id: int) -> dict[str, tuple[int, datetime]]:
+    """Per door device of an event: how many scans it sent and when the last was recorded."""
+    query = (
+        select(Scan.device_id, func.count(), func.max(Scan.recorded_at))
+        .where(Scan.event_id == event_id, Scan.device_id.is_not(None))
+        .group_by(Scan.device_id)
+    )
+    return {device: (count, last) for device, count, last in session.execute(query)}
 
 
 def revoke_device(session: Session, device_id: str, actor: str, event_scope=None) -> Device:

@@ -154,3 +154,16 @@ def test_the_api_lists_devices_working_first_without_tokens(client, roster):
     listed = client.get(url, headers=organizer).get_json()
     assert [(d["name"], d["revoked_at"] is None) for d in listed] == [("B", True), ("A", False)]
     assert all("token" not in d and "enrol_url" not in d for d in listed)
+
+
+def test_the_list_shows_how_many_scans_each_device_sent_and_when_it_last_did(organizer, today_list):
+    link = enrolment_link(post_form(organizer, {"name": "Door phone 1", "gate": "north"}).text)
+    post_form(organizer, {"name": "Idle phone", "gate": "south"})
+    for _ in range(2):
+        scan_with(organizer, link.split("#token=", 1)[1], today_list.id)
+    rows = re.findall(r"<tr>(.*?)</tr>", organizer.get(f"{PAGE}?lang=en").text, re.S)
+    cells = {re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[0]: row for row in rows[1:]}
+    busy = re.findall(r'<td class="num[^"]*">([^<]*)</td>', cells["Door phone 1"])
+    idle = re.findall(r'<td class="num[^"]*">([^<]*)</td>', cells["Idle phone"])
+    assert busy[1] == "2" and busy[2].startswith("20")
+    assert idle[1:] == ["0", "—"]
