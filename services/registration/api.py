@@ -44,26 +44,34 @@ _registration_schema = RegistrationSchema()
 
 
 class Presented:
-    """A registration with its badge and private link, as the API shows it."""
+    """A registration with its badge, as the API shows it; its private link to the delegate only.
 
-    def __init__(self, registration, ctx: Context):
+    Staff (organizers, focal points) get the badge and its images from their own audited
+    endpoints, never the link with which a delegate changes their contact details or cancels.
+    """
+
+    def __init__(self, registration, ctx: Context, *, to_delegate: bool = False):
         self._registration = registration
-        self.self_service_url = ctx.delegate_link(registration)
+        if to_delegate:
+            self.self_service_url = ctx.delegate_link(registration)
+            images = f"{self.self_service_url}/badge"
+        else:
+            images = f"{ctx.public_base_url}/api/v1/registrations/{registration.id}/badge"
         self.badge = {
             "id": registration.id,
             "generation": registration.badge_generation,
             "token": ctx.badge_token(registration),
-            "png_url": f"{self.self_service_url}/badge.png",
-            "svg_url": f"{self.self_service_url}/badge.svg",
+            "png_url": f"{images}.png",
+            "svg_url": f"{images}.svg",
         }
 
     def __getattr__(self, name):
         return getattr(self._registration, name)
 
 
-def present(registration) -> dict:
-    """Serialise a registration with its badge."""
-    return _registration_schema.dump(Presented(registration, context()))
+def present(registration, *, to_delegate: bool = False) -> dict:
+    """Serialise a registration with its badge (and private link, `to_delegate` only)."""
+    return _registration_schema.dump(Presented(registration, context(), to_delegate=to_delegate))
 
 
 @blp.route("/events")
@@ -210,7 +218,7 @@ def register(data, event, agency):
         if identity is not None:
             session.flush()
             record_registration(session, actor(), "registration.created", registration)
-        return present(registration), 201
+        return present(registration, to_delegate=identity is None), 201
 
     key = request.headers.get("Idempotency-Key")
     body, status = run_once(session, replay_scope(event, agency), key, data, run)

@@ -215,7 +215,10 @@ class RegistrationSchema(StrictSchema):
     )
     created_at = fields.AwareDateTime(dump_only=True)
     badge = fields.Nested(BadgeSchema, dump_only=True)
-    self_service_url = fields.String(dump_only=True)
+    self_service_url = fields.String(
+        dump_only=True,
+        metadata={"description": "The delegate's private link; only in the delegate's own answer"},
+    )
 
     @pre_load
     def _blank_is_missing(self, data, **kwargs):

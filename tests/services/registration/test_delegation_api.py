@@ -81,6 +81,23 @@ def test_focal_point_withdraws_their_own_delegate(client, iwed, upcoming_event):
     assert answer.status_code == 200 and answer.get_json()["status"] == "cancelled"
 
 
+def test_focal_point_never_receives_a_delegate_s_private_link(client, iwed, upcoming_event):
+    # The link changes the delegate's contact details: it goes to the delegate's own address.
+    registered = _register(client, iwed, 1).get_json()
+    mine = registered["id"]
+    answers = [
+        registered,
+        client.get(f"{EVENT}/agencies/IWED/delegation", headers=iwed).get_json(),
+        client.get(f"/api/v1/registrations/{mine}", headers=iwed).get_json(),
+        client.post(f"/api/v1/registrations/{mine}/reissue", json={}, headers=iwed).get_json(),
+        client.post(
+            f"/api/v1/registrations/{mine}/substitute", json=nth_delegate(2), headers=iwed
+        ).get_json(),
+    ]
+    assert all(answer and "/r/" not in str(answer) for answer in answers)
+    assert all("self_service_url" not in str(answer) for answer in answers)
+
+
 def test_focal_point_cannot_use_organizer_only_categories(client, iwed):
     payload = nth_delegate(1, category="SPEAKER")
     payload.pop("agency")

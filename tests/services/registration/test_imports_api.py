@@ -72,7 +72,9 @@ def test_a_valid_list_registers_everyone_and_lists_them(client, session, focal_p
     assert body["count"] == 2 and body["ignored_columns"] == []
     assert [r["full_name_en"] for r in body["registrations"]] == ["Delegate 1", "Delegate 2"]
     assert {r["agency"]["code"] for r in body["registrations"]} == {"WLI"}
-    assert all(r["badge"]["token"] and r["self_service_url"] for r in body["registrations"])
+    assert all(r["badge"]["token"] for r in body["registrations"])
+    # Each delegate's private link goes to the delegate's own address, not to the focal point.
+    assert not any("self_service_url" in r for r in body["registrations"])
     assert row_count(session, Registration) == 2
     assert delegate_topics(session) == ["delegate.registered"] * 2
     assert session.scalar(select(Agency.registered_count).where(Agency.code == "WLI")) == 2

@@ -58,6 +58,20 @@ def test_registration_can_be_read_back_by_an_organizer(web, registered, ctx, aut
     body = response.get_json()
     assert body["id"] == registered.id
     assert body["badge"]["token"] == ctx.badge_token(registered)
+    assert "self_service_url" not in body
+    assert body["badge"]["png_url"] == f"{BASE_URL}/api/v1/registrations/{registered.id}/badge.png"
+
+
+def test_an_organizer_registering_someone_gets_no_private_link_of_theirs(web, demo_event, auth):
+    body = web.post(REGISTER, json=delegate(), headers=auth).get_json()
+    assert "self_service_url" not in body
+    images = f"{BASE_URL}/api/v1/registrations/{body['id']}/badge"
+    assert (body["badge"]["png_url"], body["badge"]["svg_url"]) == (
+        f"{images}.png",
+        f"{images}.svg",
+    )
+    png = web.get(body["badge"]["png_url"].removeprefix(BASE_URL), headers=auth).data
+    assert decode_qr(png) == body["badge"]["token"]
 
 
 def test_badge_png_decodes_to_the_badge_token_even_downscaled(web, registered, ctx, auth):
