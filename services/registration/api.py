@@ -295,7 +295,8 @@ def reissue(data, registration_id):
     session = db_session()
     registration = _managed_registration(registration_id, lock=True)
     reason = (data or {}).get("reason")
-    operations.reissue_badge(session, context(), registration, reason)
+    by = current_identity().role
+    operations.reissue_badge(session, context(), registration, reason, by=by)
     record_registration(session, actor(), "badge.reissued", registration, reason=reason)
     session.commit()
     return Presented(registration, context())

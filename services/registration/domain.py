@@ -37,7 +37,7 @@ ORGANIZERS = ("admin", "organizer")
 
 
 def check_delegation_change(by: str, days: list[date], today: date) -> None:
-    """Refuse a cancellation or substitution by a focal point or delegate once the event started."""
+    """Refuse a withdrawal, substitution or reissue by a focal point or delegate once it started."""
     if days and today >= min(days) and by not in ORGANIZERS:
         code = "event_over" if today > max(days) else "delegation_locked"
         raise DomainError(code, kind="conflict")

@@ -228,9 +228,16 @@ def _end_for_substitution(session: Session, ctx: Context, registration: Registra
 
 
 def reissue_badge(
-    session: Session, ctx: Context, registration: Registration, reason: str | None = None
+    session: Session,
+    ctx: Context,
+    registration: Registration,
+    reason: str | None = None,
+    *,
+    by: str = "organizer",
 ) -> Registration:
-    """Issue a new badge generation; the old QR stops being valid."""
+    """Issue a new badge generation; the old QR stops being valid (`by`: the caller's role)."""
+    # Revoking a printed badge changes who gets in as much as a withdrawal: the same deadline.
+    check_change(ctx, registration, by)
     _require_active(registration)
     # A lost badge may travel with its confirmation: the old private link goes too.
     _renew_credentials(registration)

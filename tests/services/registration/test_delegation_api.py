@@ -279,6 +279,16 @@ def test_once_the_event_started_only_organizers_change_a_delegation(client, iwed
         f"/api/v1/registrations/{mine}/substitute", json=nth_delegate(5), headers=iwed
     )
     assert swap.status_code == 409
+    reissue = client.post(f"/api/v1/registrations/{mine}/reissue", json={}, headers=iwed)
+    assert reissue.status_code == 409 and reissue.get_json()["code"] == "event_over"
+    assert (
+        client.get(f"/api/v1/registrations/{mine}", headers=iwed).get_json()["badge"]["generation"]
+        == 1
+    )
+    assert (
+        client.post(f"/api/v1/registrations/{mine}/reissue", json={}, headers=auth).status_code
+        == 200
+    )
     assert (
         client.post(f"/api/v1/registrations/{mine}/cancel", json={}, headers=auth).status_code
         == 200
