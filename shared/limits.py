@@ -200,7 +200,7 @@ def hit_reset_limit(account: str) -> None:
 
 
 def hit_search_limit(subject: str) -> None:
-    """Count a roster search by this device or account (RATE_LIMIT_SEARCH)."""
+    """Count a search or check-in by badge id of this device or account (RATE_LIMIT_SEARCH)."""
     hit_limit(SEARCH, "search:" + account_key(subject))
 
 

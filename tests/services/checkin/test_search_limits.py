@@ -1,4 +1,5 @@
-"""Door searches are limited per device (real Redis): a door finds, it does not walk the roster."""
+"""Door searches and check-ins by badge id are limited per device (real Redis): a door finds a
+delegate, it does not walk the roster."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from services.checkin.app import create_app
 from shared.limits import LimitSettings
 from tests.conftest import RUN_ID
-from tests.services.checkin.conftest import EVENT_ID, bearer
+from tests.services.checkin.conftest import EVENT_ID, bearer, nonce
 
 SEARCH = f"/api/v1/events/{EVENT_ID}/search"
 
@@ -45,3 +46,21 @@ def test_a_device_over_its_search_limit_gets_429_and_another_device_still_search
     assert (response.status_code, response.mimetype) == (429, "application/problem+json")
     assert int(response.headers["Retry-After"]) >= 1
     assert limited.post(SEARCH, json={"q": "كريم"}, headers=second).status_code == 200
+
+
+def test_check_ins_by_badge_id_count_with_searches_so_badge_ids_cannot_walk_the_roster(
+    limited, today_list
+):
+    door = device(limited)
+    assert limited.post(SEARCH, json={"q": "اسراء"}, headers=door).status_code == 200
+    answers = [
+        limited.post(
+            "/api/v1/checkins",
+            json={"badge_id": badge_id, "list_id": today_list.id, "nonce": nonce()},
+            headers=door,
+        )
+        for badge_id in (2, 3)
+    ]
+    assert answers[0].status_code == 200 and answers[0].get_json()["status"] == "ok"
+    assert answers[1].status_code == 429
+    assert "يسري" not in answers[1].get_data(as_text=True)
