@@ -71,11 +71,6 @@ def name_key(full_name_ar: str | None, full_name_en: str | None) -> str:
     return search_key(" ".join(n for n in (full_name_ar, full_name_en) if n))
 
 
-def duplicate_field(constraint_or_message: str) -> str:
-    """Name the contact field behind a uniqueness violation reported by the database."""
-    return "phone" if "phone" in constraint_or_message else "email"
-
-
 def delegate_event(
     topic: str,
     registration,

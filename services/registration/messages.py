@@ -13,13 +13,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This person is already registered for this event.",
         "هذا الشخص مسجل مسبقاً في هذا المؤتمر.",
     ),
-    "duplicate_email": (
-        "An active registration for this event already uses this email address.",
-        "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني.",
-    ),
-    "duplicate_phone": (
-        "An active registration for this event already uses this mobile number.",
-        "يوجد تسجيل فعّال في هذا المؤتمر بهذا الرقم.",
+    "duplicate_contact": (
+        "An active registration for this event already uses this email address or mobile number."
+        " If it is yours, your private link is in its confirmation message.",
+        "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني أو رقم الهاتف."
+        " إن كان تسجيلك، فرابطك الخاص في رسالة تأكيده.",
     ),
     "unknown_agency": ("Choose an agency of this event.", "اختر جهة من جهات هذا المؤتمر."),
     "unknown_category": ("Unknown category.", "فئة غير معروفة."),

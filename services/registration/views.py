@@ -151,6 +151,7 @@ def _link_token(registration) -> str:
 
 @pages.route("/r/<token>", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limit_registration()  # a contact correction answers whether an address is registered elsewhere
 def badge(token):
     """The delegate's private page: badge, contact correction, cancellation."""
     session = db_session()

@@ -29,7 +29,7 @@ from services.registration.operations.events import (
 from services.registration.operations.events import link_parts as _link_parts
 from services.registration.schemas import EventRules
 from shared.contracts import CONTACT_CHANGED, DelegateEventSchema
-from shared.problems import DomainError
+from shared.problems import DomainError, FieldError
 
 DEFAULT_CATEGORY = "DELEGATE"
 _event_schema = DelegateEventSchema()
@@ -57,6 +57,7 @@ def register_delegate(
         raise DomainError("unknown_category", field="category")
     domain.check_category(category.self_registration, privileged)
     domain.check_channel(data["channel"], data.get("email"), data.get("phone"))
+    _refuse_if_full(event, agency)
     _refuse_duplicate(session, event.id, data.get("email"), data.get("phone"))
     registration = _new_registration(event, agency, category, data, now)
     _flush_unique(session, registration)
@@ -263,6 +264,18 @@ def _claim_seat(session: Session, event: Event, agency: Agency) -> None:
     session.expire(agency, ["registered_count"])
 
 
+def _refuse_if_full(event: Event, agency: Agency) -> None:
+    """Refuse when the counters as read leave no seat (the claim still decides under races).
+
+    Before the duplicate check: a full agency must not answer "already registered" for one
+    e-mail address and "full" for another.
+    """
+    if event.capacity is not None and event.registered_count >= event.capacity:
+        raise DomainError("event_full", kind="conflict")
+    if agency.quota is not None and agency.registered_count >= agency.quota:
+        raise DomainError("quota_full", kind="conflict", field="agency")
+
+
 def _take_one(session: Session, statement, key: int) -> bool:
     """Add one to a row's registered_count unless that reaches its limit; tell whether it did."""
     return session.execute(statement, {"row_id": key}).rowcount == 1
@@ -282,17 +295,25 @@ def _release_seat(session: Session, registration: Registration) -> None:
 
 
 def _refuse_duplicate(session: Session, event_id: int, email, phone, exclude_id=None) -> None:
-    """Refuse a second active registration of the same person, naming the matching field."""
+    """Refuse a second active registration of the same person."""
     if email is None and phone is None:
         return
     # One query for both fields (a None never matches); the unique indexes guard against races.
     params = {"event_id": event_id, "email": email, "phone": phone, "exclude": exclude_id or 0}
-    rows = session.execute(statements.SAME_PERSON, params).all()
-    for name, value in (("email", email), ("phone", phone)):
-        if value is not None and any(getattr(row, name) == value for row in rows):
-            raise DomainError(
-                "duplicate_person", kind="conflict", field=name, field_code=f"duplicate_{name}"
-            )
+    if session.execute(statements.SAME_PERSON, params).first() is not None:
+        raise _duplicate(email, phone)
+
+
+def _duplicate(email, phone) -> DomainError:
+    """The refusal of a person already registered, on every contact given.
+
+    It never says which contact matched: paired with a phone already registered, an e-mail
+    address would otherwise be told registered or not, and attending this event is sensitive.
+    """
+    error = DomainError("duplicate_person", kind="conflict")
+    given = [name for name, value in (("email", email), ("phone", phone)) if value is not None]
+    error.fields = [FieldError(name, "duplicate_contact") for name in given]
+    return error
 
 
 def _flush_unique(session: Session, registration: Registration) -> None:
@@ -300,14 +321,8 @@ def _flush_unique(session: Session, registration: Registration) -> None:
     session.add(registration)
     try:
         session.flush()
-    except IntegrityError as error:
-        field_name = domain.duplicate_field(str(error.orig))
-        raise DomainError(
-            "duplicate_person",
-            kind="conflict",
-            field=field_name,
-            field_code=f"duplicate_{field_name}",
-        ) from None
+    except IntegrityError:
+        raise _duplicate(registration.email, registration.phone) from None
 
 
 def _new_registration(event, agency, category, data: dict, now) -> Registration:

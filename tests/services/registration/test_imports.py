@@ -301,7 +301,8 @@ def test_repeats_in_the_file_and_people_already_registered_are_refused(session, 
         import_delegation(session, ctx, demo_event, wli(session, demo_event), csv_bytes(rows))
     assert [(e.row, e.field, e.code, e.params) for e in caught.value.fields] == [
         (3, "phone", "import_duplicate_phone", {"first": 2}),
-        (4, "email", "duplicate_email", {}),
+        (4, "email", "duplicate_contact", {}),
+        (4, "phone", "duplicate_contact", {}),
     ]
 
 

@@ -115,6 +115,20 @@ def test_the_form_and_the_api_share_one_allowance_per_address(limited_app, demo_
     assert client.post(REGISTER, json={}).status_code == 429
 
 
+def test_the_private_page_s_corrections_share_the_allowance_but_reading_it_does_not(
+    limited_app, demo_event
+):
+    # A correction answers whether an address is registered already: no unlimited probing.
+    client = client_at(limited_app(), "198.51.100.16")
+    page = client.post(REGISTER, json=nth_delegate(1)).get_json()["self_service_url"]
+    path = page.split("://", 1)[1].split("/", 1)[1]
+    token = csrf_token(client.get(f"/{path}").get_data(as_text=True))
+    correction = {"csrf_token": token, "action": "update", "channel": "both"}
+    assert client.post(f"/{path}", data=correction).status_code == 200
+    assert client.post(f"/{path}", data=correction).status_code == 429
+    assert client.get(f"/{path}").status_code == 200
+
+
 def test_registration_goes_on_without_limits_when_redis_is_down(
     limited_app, demo_event, tmp_path, caplog
 ):

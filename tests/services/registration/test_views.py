@@ -274,12 +274,17 @@ def test_a_form_wrong_everywhere_shows_every_error_at_once(web, demo_event, sess
     assert written(session) == (0, 0)
 
 
-def test_form_shows_a_duplicate_registration_next_to_the_email(web, demo_event, session):
+def test_form_shows_a_duplicate_registration_next_to_the_contact_fields(web, demo_event, session):
     register(web)
     response = submit(web, FORM, form_fields(phone="0781 234 5678"))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert error_after("email", "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني.", html)
+    assert error_after(
+        "email", "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني أو رقم الهاتف.", html
+    )
+    assert error_after(
+        "phone", "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني أو رقم الهاتف.", html
+    )
     assert "يرجى تصحيح الحقول أدناه." not in html  # no typing mistake: the person is registered
     assert written(session) == (1, 1)
 
@@ -452,8 +457,9 @@ def test_self_service_cannot_take_another_delegates_email(web, demo_event, sessi
     register(web, **{**nth_delegate(2), "consent": "yes"})
     response = self_service(web, page, action="update", email="delegate2@example.org")
     assert response.status_code == 422
-    assert "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني." in response.get_data(
-        as_text=True
+    assert (
+        "يوجد تسجيل فعّال في هذا المؤتمر بهذا البريد الإلكتروني أو رقم الهاتف."
+        in response.get_data(as_text=True)
     )
 
 
