@@ -26,6 +26,7 @@ from services.registration.scopes import (
 from services.registration.views import FORM_FIELDS
 from shared.access import allow, current_identity
 from shared.problems import DomainError
+from shared.routing import DATABASE_ID_MAX
 from shared.web import accepts_upload, db_session, translate
 
 manage_pages = Blueprint("manage_pages", __name__, template_folder="templates")
@@ -91,12 +92,17 @@ def _invite(event: Event) -> None:
 
 def _withdraw_invitation(event: Event) -> None:
     session = db_session()
-    number = request.form.get("withdraw", type=int) or 0
-    invitation = session.get(Invitation, min(number, 2**31 - 1))
+    invitation = session.get(Invitation, _posted_id("withdraw"))
     if invitation is None or invitation.event_id != event.id:
         raise DomainError("invitation_not_found", kind="not_found")
     invitations.withdraw_invitation(session, context(), invitation)
     session.commit()
+
+
+def _posted_id(field: str) -> int:
+    """A row id posted by a form; 0 (no row) unless a whole number a database id can be."""
+    number = request.form.get(field, type=int) or 0
+    return number if 1 <= number <= DATABASE_ID_MAX else 0
 
 
 def _by_agency(rows) -> dict[int, list]:
@@ -192,8 +198,7 @@ def _register(event: Event, agency: Agency) -> str:
 
 
 def _own_registration(agency: Agency, lock: bool = True) -> Registration:
-    number = request.form.get("registration", type=int) or 0
-    registration = db_session().get(Registration, min(number, 2**31 - 1))
+    registration = db_session().get(Registration, _posted_id("registration"))
     if registration is None or registration.agency_id != agency.id:
         raise DomainError("registration_not_found", kind="not_found")
     return operations.get_registration(db_session(), registration.id, lock=lock)

@@ -17,8 +17,9 @@ from shared.contracts import EVENT_CHANGED, SCHEMA_VERSION, EventSnapshotSchema
 from shared.db import utcnow
 from shared.identity import InvalidCredential, verify_link
 from shared.problems import DomainError
+from shared.routing import DATABASE_ID_MAX
 
-_EVENT_REF = re.compile(r"^(\d{1,12}|[a-z0-9][a-z0-9-]{2,63})$")
+_EVENT_REF = re.compile(r"^(\d{1,64}|[a-z0-9][a-z0-9-]{2,63})$")
 _AGENCY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 
 
@@ -36,14 +37,13 @@ def create_event(session: Session, data: dict, clock=utcnow) -> Event:
 
 def get_event(session: Session, ref: str | int) -> Event:
     """Find an event by id or slug (anything else is simply not found)."""
-    if not _EVENT_REF.match(str(ref)):
+    text = str(ref)
+    # Digits are an id, however many: a long one is no event, not a database overflow.
+    as_id = text.isdigit()
+    if not _EVENT_REF.match(text) or (as_id and int(text) > DATABASE_ID_MAX):
         raise DomainError("event_not_found", kind="not_found")
-    query, value = (
-        (statements.EVENT_BY_ID, int(ref))
-        if str(ref).isdigit()
-        else (statements.EVENT_BY_SLUG, str(ref))
-    )
-    event = session.scalars(query, {"ref": value}).unique().one_or_none()
+    query = statements.EVENT_BY_ID if as_id else statements.EVENT_BY_SLUG
+    event = session.scalars(query, {"ref": int(text) if as_id else text}).unique().one_or_none()
     if event is None:
         raise DomainError("event_not_found", kind="not_found")
     return event

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from tests.services.registration.test_account_views import log_in, post_form
 
 HUGE = "9" * 20  # beyond any database integer: SQLite raised OverflowError (a 500) before
 
@@ -59,3 +63,37 @@ def test_a_quota_or_capacity_beyond_the_database_range_is_a_422_problem(
     assert response.status_code == 422, response.get_data(as_text=True)
     fields = {error["field"]: error["code"] for error in response.get_json()["errors"]}
     assert fields.get("quota", fields.get("capacity")) == "too_large"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/events/{HUGE}",
+        f"/api/v1/events/{'9' * 13}/agencies",
+        "/api/v1/events/2147483648",
+        f"/e/{HUGE}/register",
+        f"/manage/e/{HUGE}",
+    ],
+)
+def test_an_event_number_beyond_the_database_range_is_no_event(web, auth, demo_event, path):
+    # Digits of 13 and more read as a slug, then as an id the database could not hold.
+    response = web.get(path, headers=auth)
+    assert response.status_code == 404, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "url, fields",
+    [
+        ("/manage/e/wli-gbv-2023", {"withdraw": "-" + HUGE}),
+        ("/manage/e/wli-gbv-2023/a/IWED", {"action": "withdraw", "registration": "-" + HUGE}),
+        ("/manage/e/wli-gbv-2023/a/IWED", {"action": "substitute", "registration": HUGE}),
+    ],
+)
+def test_a_page_form_naming_a_row_beyond_the_database_range_finds_none(
+    client, demo_event, make_account, url, fields
+):
+    make_account("admin", email="bounds@example.org")
+    log_in(client, "bounds@example.org")
+    response = post_form(client, url, fields)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert re.search("لا توجد دعوة|غير موجود", response.get_data(as_text=True))
