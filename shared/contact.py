@@ -63,7 +63,7 @@ def phone_search_variants(raw: str, region: str = "IQ") -> str | None:
 
 
 def normalise_email(raw: str) -> str:
-    """Return raw as a lowercased, normalised email address or raise ContactError."""
+    """Return raw as a lowercased address in ASCII (punycode domain) or raise ContactError."""
     text = raw.strip()
     if not text:
         raise ContactError("email", "email_empty", "Email address is required.")
@@ -73,4 +73,10 @@ def normalise_email(raw: str) -> str:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ContactError("email", "email_invalid", f"Email address is not valid: {exc}") from exc
-    return result.normalized.lower()
+    # A non-ASCII local part needs SMTPUTF8 end to end, which neither our messages nor most
+    # relays offer; the ASCII form (IDNA domain) is what every relay delivers to.
+    if result.ascii_email is None:
+        raise ContactError(
+            "email", "email_local_part_not_ascii", "Email address must be ASCII before the @."
+        )
+    return result.ascii_email.lower()

@@ -38,6 +38,12 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
         "Contains characters that are not allowed.",
         "يحتوي على رموز غير مسموحة.",
     ),
+    "email_local_part_not_ascii": (
+        "Write the part before the @ in Latin letters (e.g. ali.hasan@example.org):"
+        " we cannot send email to addresses in other scripts.",
+        "اكتب الجزء الذي قبل @ بأحرف لاتينية (مثل ali.hasan@example.org)،"
+        " فلا يمكننا إرسال البريد الإلكتروني إلى عناوين بأحرف أخرى.",
+    ),
     "validation_failed": ("Some fields are invalid.", "بعض الحقول غير صالحة."),
     "bad_request": ("The request could not be understood.", "تعذّر فهم الطلب."),
     "invalid_json": ("The body is not valid JSON.", "محتوى الطلب ليس JSON صالحاً."),

@@ -164,6 +164,12 @@ def test_invalid_field_is_reported_with_its_code(web, demo_event, overrides, fie
     assert field_codes(body) == {field: code}
 
 
+def test_email_written_in_arabic_is_refused_before_anything_is_sent(web, demo_event):
+    body = problem(web.post(REGISTER, json=delegate(email="عربي@مثال.عراق")), 422)
+    assert field_codes(body) == {"email": "email_local_part_not_ascii"}
+    assert "بأحرف لاتينية" in body["errors"][0]["message"]
+
+
 def test_too_long_name_message_states_the_limit(web, demo_event):
     body = problem(web.post(REGISTER, json=delegate(full_name_en="A" * 201)), 422)
     assert body["errors"][0]["message"] == "الحد الأقصى 200 حرفاً."
