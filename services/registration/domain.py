@@ -66,6 +66,11 @@ def contact_changed(current: dict, data: dict) -> bool:
     return any(name in data and data[name] != current[name] for name in CONTACT_ADDRESSES)
 
 
+def has_letters(name: str) -> bool:
+    """Whether a name holds a letter once diacritics, tatweel and invisible marks are gone."""
+    return any(character.isalpha() for character in search_key(name))
+
+
 def name_key(full_name_ar: str | None, full_name_en: str | None) -> str:
     """Return the search key stored beside the names as typed."""
     return search_key(" ".join(n for n in (full_name_ar, full_name_en) if n))

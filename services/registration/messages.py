@@ -33,6 +33,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A mobile number is needed for SMS confirmations.",
         "يلزم رقم هاتف محمول لإرسال التأكيد برسالة نصية.",
     ),
+    "name_without_letters": (
+        "Write the name in letters: marks, dots or tatweel alone are not a name.",
+        "اكتب الاسم بالحروف: الحركات أو النقاط أو التطويل وحدها ليست اسماً.",
+    ),
     "name_required": (
         "Enter your full name in Arabic or in Latin letters.",
         "أدخل الاسم الكامل بالعربية أو بالأحرف اللاتينية.",

@@ -184,13 +184,19 @@ class CodeRef(fields.Field):
         return code
 
 
+def _written_in_letters(name: str) -> None:
+    if not domain.has_letters(name):
+        raise ValidationError("name_without_letters")
+
+
 class RegistrationSchema(StrictSchema):
     """A delegate's registration: loaded from the form/API, dumped with badge and agency."""
 
     id = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True)
-    full_name_ar = Text(200, load_default=None, allow_none=True)
-    full_name_en = Text(200, load_default=None, allow_none=True)
+    # A name door staff can read and search: tatweel, marks or dots alone are none.
+    full_name_ar = Text(200, load_default=None, allow_none=True, validate=[_written_in_letters])
+    full_name_en = Text(200, load_default=None, allow_none=True, validate=[_written_in_letters])
     job_title = Text(200, load_default=None, allow_none=True)
     agency = CodeRef(
         ("code", "name_ar", "name_en"),

@@ -45,3 +45,31 @@ def test_an_error_raised_inside_leaves_no_rules_behind():
     with pytest.raises(RuntimeError), _refusing("outer"):
         raise RuntimeError
     assert _agency_errors() == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u200d", "\u200b", "\u061c", "\u2060", "ـــــ", "\u064e\u064f", "\u2800", "...", "٠١"],
+    ids=[
+        "zwj",
+        "zwsp",
+        "alm",
+        "word-joiner",
+        "tatweel",
+        "harakat",
+        "braille-blank",
+        "dots",
+        "digits",
+    ],
+)
+def test_a_name_without_a_letter_is_refused_on_its_field(name):
+    # The door could not find it (its search key is empty) and the badge would show nothing.
+    with pytest.raises(ValidationError) as caught:
+        RegistrationSchema().load(delegate(full_name_ar=name, full_name_en="Yusra Kareem"))
+    assert caught.value.messages == {"full_name_ar": ["name_without_letters"]}
+
+
+@pytest.mark.parametrize("name", ["يُسرى كَريم", "O'Neil", "李明", "د. يسرى"])
+def test_names_with_letters_pass_whatever_their_marks(name):
+    loaded = RegistrationSchema().load(delegate(full_name_ar=None, full_name_en=name))
+    assert loaded["full_name_en"] == name
