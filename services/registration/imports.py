@@ -7,8 +7,10 @@ name or declared type:
   cached formula values). A ZIP that is not a workbook, an old `.xls` or a password-protected
   workbook (both OLE2 files), an image, a PDF or other binary is refused (415).
 - CSV: UTF-8 with or without BOM when the bytes are strictly UTF-8, else Windows-1256 (Arabic
-  Windows and Excel); UTF-16 with a BOM (Excel's "Unicode Text"). The delimiter is the comma,
-  semicolon or tab found most often in the header line.
+  Windows and Excel); UTF-16 with a BOM (Excel's "Unicode Text"). A UTF-8 file with stray bytes
+  (a BOM, or most non-ASCII bytes valid UTF-8) is refused, naming the row and column of the
+  first, never read as Windows-1256 mojibake. The delimiter is the comma, semicolon or tab found
+  most often in the header line.
 
 The header is the first non-blank row; row numbers are those the spreadsheet shows (header at 1).
 Blank rows are skipped. A header cell names a field by its API name (`full_name_ar`), by the
@@ -30,6 +32,7 @@ import csv
 import io
 import re
 import zipfile
+from codecs import BOM_UTF8
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -119,6 +122,7 @@ _YES = frozenset({"نعم", "موافق", "موافقة", "✓", "✔"})
 _NO = frozenset({"لا"})
 _SPLIT_HEADER = re.compile(r"[/|()\[\]\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HIGH_BYTES = re.compile(rb"[\x80-\xff]")
 _DELIMITERS = (",", ";", "\t")
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -170,14 +174,57 @@ def _records(upload: bytes) -> list[tuple[int, list[str]]]:
 
 
 def _decode(upload: bytes) -> str:
-    """Text of a CSV: UTF-16 by its BOM, strict UTF-8 (BOM or not), else Windows-1256."""
-    if upload.startswith(_UTF16):
-        text = _decoded(upload, "utf-16")
-    else:
-        text = _decoded(upload, "utf-8-sig") or upload.decode("cp1256", errors="replace")
+    """Text of a CSV: UTF-16 by its BOM, UTF-8 (BOM or not), else Windows-1256."""
+    text = _decoded(upload, "utf-16") if upload.startswith(_UTF16) else _decode_8bit(upload)
     if not text or _CONTROL.search(text):
         raise DomainError("import_not_spreadsheet", kind="unsupported_media_type")
     return text
+
+
+def _decode_8bit(upload: bytes) -> str:
+    """Strict UTF-8; a mostly UTF-8 file with stray bytes is refused, others are Windows-1256."""
+    try:
+        return upload.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        if _mostly_utf8(upload):
+            raise _not_utf8(upload[: error.start]) from None
+    # Python's cp1256 defines all 256 bytes: strict decoding cannot fail, and replaces nothing.
+    return upload.decode("cp1256")
+
+
+def _mostly_utf8(upload: bytes) -> bool:
+    """Whether the file says it is UTF-8 (BOM) or most of its non-ASCII bytes are valid UTF-8."""
+    valid = upload.decode("utf-8", errors="ignore").encode("utf-8")
+    high_bytes = len(_HIGH_BYTES.findall(upload))
+    return upload.startswith(BOM_UTF8) or 2 * len(_HIGH_BYTES.findall(valid)) > high_bytes
+
+
+def _not_utf8(before: bytes) -> DomainError:
+    """Refuse a UTF-8 list with a stray byte, naming the row and column that hold it."""
+    records = _records_to_stray_byte(before)
+    row, index = len(records), len(records[-1]) - 1
+    header = next((cells for cells in records[:-1] if any(c.strip() for c in cells)), [])
+    named = column_field(header[index]) if index < len(header) else None
+    column = column_letters(index)
+    error = DomainError("import_not_utf8", row=row)
+    error.fields = [FieldError(named or column, "import_row_not_utf8", {"column": column}, row)]
+    return error
+
+
+def _records_to_stray_byte(before: bytes) -> list[list[str]]:
+    """The CSV records up to a stray byte, the last one holding the byte (as a "?")."""
+    text = before.decode("utf-8").removeprefix("\ufeff") + "?"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        return list(reader)
+    except csv.Error:
+        raise DomainError("import_unreadable") from None
+
+
+def column_letters(index: int) -> str:
+    """A column's name as a spreadsheet shows it: 0 is A, 26 is AA."""
+    before, last = divmod(index, 26)
+    return (column_letters(before - 1) if before else "") + chr(ord("A") + last)
 
 
 def _decoded(upload: bytes, encoding: str) -> str | None:
@@ -189,13 +236,17 @@ def _decoded(upload: bytes, encoding: str) -> str | None:
 
 def _csv_records(text: str) -> list[tuple[int, list[str]]]:
     """Records of CSV text (a quoted cell may span lines: it is still one spreadsheet row)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(_DELIMITERS, key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         return _limited((n, row) for n, row in enumerate(reader, start=1))
     except csv.Error:
         raise DomainError("import_unreadable") from None
+
+
+def _delimiter(text: str) -> str:
+    """The comma, semicolon or tab found most often in the first non-blank line."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return max(_DELIMITERS, key=first.count)
 
 
 def _xlsx_records(upload: bytes) -> list[tuple[int, list[str]]]:

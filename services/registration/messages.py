@@ -185,6 +185,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This list is for {agency} only: send other agencies' delegates in their own lists.",
         "هذه القائمة للجهة {agency} فقط: أرسل مشاركي الجهات الأخرى في قوائمها.",
     ),
+    "import_not_utf8": (
+        "The list is UTF-8 text but row {row} holds bytes that are not: nothing was registered. "
+        "Save the file again as UTF-8 or as CSV (Arabic Windows).",
+        "القائمة نص بترميز UTF-8 لكن في الصف {row} بايتات ليست منه: لم يُسجَّل أحد. احفظ الملف "
+        "مجدداً بترميز UTF-8 أو بصيغة CSV (العربية - Windows).",
+    ),
+    "import_row_not_utf8": (
+        "This row is not valid UTF-8 (column {column}): save the file again as UTF-8 or as CSV "
+        "(Arabic Windows).",
+        "هذا الصف ليس نصاً صالحاً بترميز UTF-8 (العمود {column}): احفظ الملف مجدداً بترميز UTF-8 "
+        "أو بصيغة CSV (العربية - Windows).",
+    ),
     "import.consent": ("Consent (yes)", "الموافقة (نعم)"),
     # Pages.
     "home.title": ("Events open for registration", "المؤتمرات المفتوحة للتسجيل"),

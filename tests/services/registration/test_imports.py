@@ -90,6 +90,71 @@ def test_utf8_is_tried_strictly_before_windows_1256():
     assert text.decode("cp1256") != text.decode("utf-8")
 
 
+def with_stray_byte(rows, header=HEADER, *, typed="Café", **kw) -> bytes:
+    """A UTF-8 list in which one "é" was typed as a single Latin-1 byte."""
+    return csv_bytes(rows, header=header, **kw).replace(typed.encode(), typed.encode("latin-1"))
+
+
+@pytest.mark.parametrize(
+    "header,rows,where",
+    [
+        (
+            [*HEADER, "job_title"],
+            [[*person(1), "مديرة"], [*person(2), "Café"]],
+            (3, "job_title", "G"),
+        ),
+        ([*HEADER, "Notes"], [[*person(1), "مديرة"], [*person(2), "Café"]], (3, "G", "G")),
+        ([*HEADER, "Café"], [[*person(1), "مديرة"]], (1, "G", "G")),
+        (HEADER, [person(1), person(2, full_name_en="Café")], (3, "full_name_en", "B")),
+    ],
+)
+def test_a_utf8_list_with_a_stray_byte_is_refused_naming_its_row_and_column(header, rows, where):
+    error = refusal(with_stray_byte(rows, header))
+    assert (error.code, error.status, error.params) == ("import_not_utf8", 422, {"row": where[0]})
+    [field] = error.fields
+    assert (field.row, field.field, field.code, field.params) == (
+        where[0],
+        where[1],
+        "import_row_not_utf8",
+        {"column": where[2]},
+    )
+
+
+def test_a_stray_byte_is_found_past_quoted_cells_spanning_lines_and_blank_rows():
+    text = 'full_name_ar;email;gender;consent\r\n"علي\r\nحسن";a@example.org;male;yes\r\n\r\n'
+    text += "زينب;z@example.org;female;Café\r\n"
+    error = refusal(text.encode().replace("Café".encode(), b"Caf\xe9"))
+    assert (error.fields[0].row, error.fields[0].field) == (4, "consent")
+
+
+def test_a_utf8_list_with_bom_and_a_stray_byte_is_refused_though_otherwise_ascii():
+    upload = with_stray_byte([person(1, full_name_ar="Café")], encoding="utf-8-sig")
+    assert refusal(upload).fields[0].row == 2
+
+
+def test_windows_1256_with_chance_utf8_pairs_is_still_read_as_windows_1256():
+    # "د،" and "سپ" are valid UTF-8 pairs in cp1256 bytes; the file's other bytes are not.
+    names = ["محمد، علي", "سپيدة الخفاجي", "أسماء"]
+    rows = [person(n, full_name_ar=name) for n, name in enumerate(names, start=1)]
+    sheet = read_delegation(csv_bytes(rows, encoding="cp1256"))
+    assert [r.values["full_name_ar"] for r in sheet.rows] == names
+
+
+def test_a_latin1_name_in_an_ascii_list_is_read_as_windows_1256_which_holds_it():
+    upload = csv_bytes([person(1, full_name_ar="", full_name_en="Hélène")], encoding="latin-1")
+    assert read_delegation(upload).rows[0].values["full_name_en"] == "Hélène"
+
+
+def test_windows_1256_defines_every_byte_so_nothing_is_ever_replaced():
+    assert "\ufffd" not in bytes(range(256)).decode("cp1256")
+
+
+def test_column_letters_are_those_a_spreadsheet_shows():
+    assert [imports.column_letters(i) for i in (0, 6, 25, 26, 51, 52, 701, 702)] == (
+        ["A", "G", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+    )
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_the_delimiter_is_sniffed_from_the_header(delimiter):
     sheet = read_delegation(csv_bytes([person(1), person(2)], delimiter=delimiter))

@@ -20,6 +20,7 @@ from tests.services.registration.test_imports import (
     csv_bytes,
     delegate_topics,
     person,
+    with_stray_byte,
     xlsx_bytes,
     zip_bytes,
 )
@@ -97,6 +98,36 @@ def test_one_bad_row_writes_nothing_and_names_row_and_field(client, session, foc
     assert nothing_written(session)
     arabic = problem(upload(client, csv_bytes(rows), headers=focal_point), 422)
     assert arabic["errors"][0]["message"] == "البريد الإلكتروني غير صحيح."
+
+
+def test_a_utf8_list_with_a_stray_byte_is_refused_naming_row_and_column(
+    client, session, focal_point
+):
+    rows = [[*person(1), "مديرة"], [*person(2), "Café manager"]]
+    data = with_stray_byte(rows, [*HEADER, "job_title"])
+    body = problem(upload(client, data, headers=focal_point | {"Accept-Language": "en"}), 422)
+    assert body["code"] == "import_not_utf8" and "row 3" in body["title"]
+    assert body["errors"] == [
+        {
+            "row": 3,
+            "field": "job_title",
+            "code": "import_row_not_utf8",
+            "message": "This row is not valid UTF-8 (column G): save the file again as UTF-8 or "
+            "as CSV (Arabic Windows).",
+        }
+    ]
+    arabic = problem(upload(client, data, headers=focal_point), 422)
+    assert arabic["errors"][0]["message"].startswith("هذا الصف ليس نصاً صالحاً بترميز UTF-8")
+    assert nothing_written(session)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1256"])
+def test_utf8_and_windows_1256_lists_keep_their_arabic_names(client, focal_point, encoding):
+    rows = [person(1, full_name_ar="إيمان عبد الرحمن"), person(2, full_name_ar="علي حسن")]
+    response = upload(client, csv_bytes(rows, encoding=encoding), headers=focal_point)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    names = [r["full_name_ar"] for r in response.get_json()["registrations"]]
+    assert names == ["إيمان عبد الرحمن", "علي حسن"]
 
 
 def test_duplicates_within_the_file_are_refused(client, session, focal_point):
