@@ -11,6 +11,8 @@ from marshmallow import validate as _validate
 # Control characters, line/paragraph separators and bidi overrides: none belongs in a name, and
 # they break e-mail headers or reorder what door staff read.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The same without "\n": a message body's paragraphs (templates split it on blank lines).
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Halves of a UTF-16 pair: JSON lets "\ud800" through, but no text is made of them alone, and
 # neither a database nor a UTF-8 answer can hold them (each was a 500).
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -19,11 +21,15 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 class Text(fields.String):
     """Text kept as typed (outer whitespace trimmed), not blank, without control characters.
 
-    `validate` adds rules checked on the trimmed text (e.g. a minimum length).
+    `validate` adds rules checked on the trimmed text (e.g. a minimum length);
+    `line_breaks` lets newlines through (CR LF becomes LF), for text made of paragraphs.
     """
 
-    def __init__(self, maximum: int, *, validate: list | tuple = (), **kwargs):
+    def __init__(
+        self, maximum: int, *, validate: list | tuple = (), line_breaks: bool = False, **kwargs
+    ):
         self.maximum = maximum
+        self.forbidden = _CONTROL_BUT_NEWLINE if line_breaks else _CONTROL
         rules = [_validate.Length(max=maximum, error="too_long:max={max}"), *validate]
         super().__init__(validate=rules, **kwargs)
 
@@ -31,8 +37,8 @@ class Text(fields.String):
         typed = super()._deserialize(value, attr, data, **kwargs)
         if len(typed) > self.maximum:  # as typed, as the API document's maxLength says
             raise ValidationError(f"too_long:max={self.maximum}")
-        text = typed.strip()
-        if _CONTROL.search(text):
+        text = typed.strip().replace("\r\n", "\n")
+        if self.forbidden.search(text):
             raise ValidationError("invalid_characters")
         if not text:
             raise ValidationError("required")

@@ -71,8 +71,8 @@ class BroadcastSchema(StrictSchema):
     audience = fields.Nested(AudienceSchema, load_default=dict)
     subject_ar = Text(200, required=True)
     subject_en = Text(200, required=True)
-    body_ar = Text(2000, required=True)
-    body_en = Text(2000, required=True)
+    body_ar = Text(2000, required=True, line_breaks=True)
+    body_en = Text(2000, required=True, line_breaks=True)
 
 
 class BroadcastResultSchema(Schema):

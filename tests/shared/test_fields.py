@@ -49,6 +49,24 @@ def test_text_is_measured_as_typed_so_padding_cannot_exceed_the_documented_maxim
     assert Named().load({"name": " " + "x" * 19})["name"] == "x" * 19
 
 
+def load_body(body: str) -> str:
+    """`body` loaded as a message body: text whose paragraphs keep their line breaks."""
+    return Schema.from_dict({"body": Text(50, line_breaks=True)})().load({"body": body})["body"]
+
+
+def test_text_with_line_breaks_keeps_paragraphs_and_turns_crlf_into_newlines():
+    assert load_body(" Hall B.\r\n\r\nLunch at 1pm.\nBring your badge.\n") == (
+        "Hall B.\n\nLunch at 1pm.\nBring your badge."
+    )
+
+
+@pytest.mark.parametrize("body", ["a\rb", "a\tb", "a\u2028b", "a\x00b", "a\u202eb", "a\x0bb"])
+def test_text_with_line_breaks_still_refuses_other_control_characters(body):
+    with pytest.raises(ValidationError) as caught:
+        load_body(body)
+    assert caught.value.messages == {"body": ["invalid_characters"]}
+
+
 # --- Found by fuzzing ----------------------------------------------------------------------------
 
 

@@ -92,6 +92,20 @@ def test_broadcast_bodies_of_exactly_the_maximum_length_are_accepted(client, sen
     assert response.status_code == 202, response.get_data(as_text=True)
 
 
+def test_broadcast_bodies_in_paragraphs_are_accepted_with_their_line_breaks(
+    client, session, sends, recipients
+):
+    sends()
+    body_ar = "تبدأ الجلسة الساعة العاشرة.\n\nيرجى الحضور مبكراً."
+    body = message(body_ar=body_ar, body_en="Starts at 10:00.\r\n\r\nPlease come early.")
+    response = client.post(broadcasts(1), headers=ADMIN, json=body)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    extras = [fetch(session, delivery_id).extra for delivery_id in sends()]
+    assert extras and {(e["body_ar"], e["body_en"]) for e in extras} == {
+        (body_ar, "Starts at 10:00.\n\nPlease come early.")
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "field", "code", "arabic"),
     [
@@ -100,6 +114,8 @@ def test_broadcast_bodies_of_exactly_the_maximum_length_are_accepted(client, sen
         (message(body_ar="ن" * 2001), "body_ar", "too_long", "الحد الأقصى 2000 حرفاً."),
         (message(body_en="b" * 2001), "body_en", "too_long", "الحد الأقصى 2000 حرفاً."),
         (message(subject_en="s" * 201), "subject_en", "too_long", "الحد الأقصى 200 حرفاً."),
+        (message(body_en="a\tb"), "body_en", "invalid_characters", "يحتوي على رموز غير مسموحة."),
+        (message(subject_en="a\nb"), "subject_en", "invalid_characters", None),
         (message(priority="high"), "priority", "unknown_field", "حقل غير معروف."),
         (message(subject_ar=42), "subject_ar", "not_string", "يجب أن تكون القيمة نصاً."),
         (message(subject_ar=None) | {"subject_ar": None}, "subject_ar", "null", None),
