@@ -122,3 +122,14 @@ def length(maximum: int, minimum: int = 1) -> list[_validate.Length]:
 def one_of(choices) -> _validate.OneOf:
     """A choice rule whose error code lists the choices."""
     return _validate.OneOf(choices, error="one_of:choices=" + "|".join(choices))
+
+
+# The years an event, its registration window or a scan may fall in: beyond them a day's end or
+# a moment in UTC overflows Python's dates and the databases' timestamp types.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def in_service_years(value) -> None:
+    """Refuse a date or moment whose year, as given, is outside FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"year_out_of_range:min={FIRST_YEAR},max={LAST_YEAR}")

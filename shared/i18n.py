@@ -25,6 +25,10 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
         "يجب أن يكون تاريخاً ووقتاً (ISO 8601).",
     ),
     "not_list": ("Must be a list.", "يجب أن تكون القيمة قائمة."),
+    "year_out_of_range": (
+        "The year must be between {min} and {max}.",
+        "يجب أن تكون السنة بين {min} و{max}.",
+    ),
     "unknown_field": ("Unknown field.", "حقل غير معروف."),
     "one_of": ("Must be one of: {choices}.", "يجب أن تكون إحدى القيم: {choices}."),
     "too_long": ("At most {max} characters.", "الحد الأقصى {max} حرفاً."),

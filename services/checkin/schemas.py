@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from services.checkin.domain import STATUSES
 from services.checkin.models import ENTRY, EXIT
-from shared.fields import StrictSchema, Text, database_int, length
+from shared.fields import StrictSchema, Text, database_int, in_service_years, length
 
 _NONCE = validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$", error="invalid_nonce")
 
@@ -23,7 +23,7 @@ class ScanSchema(StrictSchema):
         load_default=ENTRY,
         validate=validate.OneOf((ENTRY, EXIT), error=f"one_of:choices={ENTRY}|{EXIT}"),
     )
-    scanned_at = fields.AwareDateTime(load_default=None)
+    scanned_at = fields.AwareDateTime(load_default=None, validate=in_service_years)
     offline = fields.Boolean(load_default=False)
 
 
@@ -86,7 +86,7 @@ class CheckinListSchema(StrictSchema):
     event_id = fields.Integer(dump_only=True)
     name_ar = Text(200, required=True)
     name_en = Text(200, required=True)
-    day = fields.Date(load_default=None, allow_none=True)
+    day = fields.Date(load_default=None, allow_none=True, validate=in_service_years)
     categories = fields.List(
         Text(32),
         load_default=None,

@@ -13,7 +13,7 @@ from services.registration import domain
 from services.registration.domain import CHANNELS, GENDERS, SECTORS
 from shared.config import LANGUAGES
 from shared.contact import ContactError, normalise_email, normalise_phone
-from shared.fields import StrictSchema, Text, one_of
+from shared.fields import StrictSchema, Text, in_service_years, one_of
 from shared.problems import DomainError
 
 DATABASE_INT_MAX = 2**31 - 1  # PostgreSQL integer; SQLite refuses beyond 2**63 - 1
@@ -64,7 +64,7 @@ class EventSchema(StrictSchema):
         required=True, validate=validate.OneOf(_TIMEZONES, error="invalid_timezone")
     )
     days = Days(
-        fields.Date(),
+        fields.Date(validate=in_service_years),
         required=True,
         validate=[
             validate.Length(min=1, error="too_few:min={min}"),
@@ -79,8 +79,12 @@ class EventSchema(StrictSchema):
             validate.Range(max=DATABASE_INT_MAX, error="too_large:max={max}"),
         ],
     )
-    registration_opens_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    registration_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    registration_opens_at = fields.AwareDateTime(
+        load_default=None, allow_none=True, validate=in_service_years
+    )
+    registration_closes_at = fields.AwareDateTime(
+        load_default=None, allow_none=True, validate=in_service_years
+    )
     default_language = fields.String(load_default="ar", validate=one_of(LANGUAGES))
     registered_count = fields.Integer(dump_only=True)
 

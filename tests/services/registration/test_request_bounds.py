@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.services.registration.api.calls import new_event
 from tests.services.registration.test_account_views import log_in, post_form
 
 HUGE = "9" * 20  # beyond any database integer: SQLite raised OverflowError (a 500) before
@@ -97,3 +98,29 @@ def test_a_page_form_naming_a_row_beyond_the_database_range_finds_none(
     response = post_form(client, url, fields)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert re.search("لا توجد دعوة|غير موجود", response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    "field, value, where",
+    [
+        ("days", ["9999-12-31"], "days.0"),
+        ("days", ["2030-03-01", "1899-12-31"], "days.1"),
+        ("registration_opens_at", "9999-12-31T23:59:59+00:00", "registration_opens_at"),
+        ("registration_closes_at", "0001-01-01T00:00:00+14:00", "registration_closes_at"),
+        ("registration_closes_at", "9999-12-31T23:59:59-12:00", "registration_closes_at"),
+    ],
+)
+def test_an_event_dated_outside_the_service_years_is_refused_on_its_field(
+    web, auth, demo_event, field, value, where
+):
+    # Accepted, 9999-12-31 broke the home page and the event list for every event (500).
+    response = web.post(
+        "/api/v1/events",
+        json=new_event(**{field: value}),
+        headers={**auth, "Accept-Language": "en"},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    (error,) = response.get_json()["errors"]
+    assert (error["field"], error["code"]) == (where, "year_out_of_range")
+    assert error["message"] == "The year must be between 2000 and 2099."
+    assert web.get("/").status_code == web.get("/api/v1/events").status_code == 200
