@@ -31,15 +31,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from codecs import BOM_UTF8
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-
-import openpyxl
 
 from services.registration.messages import MESSAGES
 from services.registration.schemas import RegistrationSchema
+from services.registration.workbooks import worksheet_rows
 from shared.arabic import search_key
 from shared.problems import DomainError, FieldError
 
@@ -251,51 +248,8 @@ def _delimiter(text: str) -> str:
 
 def _xlsx_records(upload: bytes) -> list[tuple[int, list[str]]]:
     """Rows of the workbook's first worksheet, as cell texts."""
-    _check_workbook_archive(upload)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(upload), read_only=True, data_only=True)
-    except Exception:  # a damaged workbook fails in any of openpyxl's layers (zip, XML, styles)
-        raise DomainError("import_unreadable") from None
-    try:
-        return _sheet_records(book)
-    finally:
-        book.close()
-
-
-def _sheet_records(book) -> list[tuple[int, list[str]]]:
-    if not book.worksheets:
-        raise DomainError("import_empty")
-    rows = book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
-    try:
-        return _limited(
-            (n, [cell_text(v) for v in values]) for n, values in enumerate(rows, start=1)
-        )
-    except DomainError:
-        raise
-    except Exception:  # as above: malformed sheet XML surfaces while streaming
-        raise DomainError("import_unreadable") from None
-
-
-def _check_workbook_archive(upload: bytes) -> None:
-    """Refuse a ZIP that is not a workbook, or one that would unpack to too much."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(upload)) as archive:
-            entries = archive.infolist()
-    # NotImplementedError: an entry needing a newer ZIP version than Python reads.
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        ValueError,
-        OSError,
-        EOFError,
-        NotImplementedError,
-    ):
-        raise DomainError("import_unreadable") from None
-    if "xl/workbook.xml" not in {entry.filename for entry in entries}:
-        raise DomainError("import_zip_not_xlsx", kind="unsupported_media_type")
-    # zipfile stops at each entry's declared size, so declared sizes bound what is unpacked.
-    if sum(entry.file_size for entry in entries) > MAX_UNZIPPED:
-        raise DomainError("import_too_large", kind="too_large", max_mb=MAX_BYTES // 2**20)
+    limits = {"max_unzipped": MAX_UNZIPPED, "max_mb": MAX_BYTES // 2**20}
+    return _limited(worksheet_rows(upload, max_columns=MAX_COLUMNS, **limits))
 
 
 def _limited(records) -> list[tuple[int, list[str]]]:
@@ -308,19 +262,6 @@ def _limited(records) -> list[tuple[int, list[str]]]:
             raise DomainError("import_too_many_rows", kind="too_large", max=MAX_ROWS)
         taken.append((number, cells))
     return taken
-
-
-def cell_text(value) -> str:
-    """A cell's value as text; whole numbers (phones Excel took for numbers) as their digits."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value)
 
 
 def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
