@@ -27,6 +27,10 @@ TOKEN_REVOCATION_CONSUMERS = ("notifications.revoke_token", "checkin.revoke_toke
 ACCOUNT_MESSAGE = "account.message"
 ACCOUNT_MESSAGE_KINDS = ("password_reset", "invitation")
 ACCOUNT_MESSAGE_CONSUMERS = ("notifications.handle_account_message",)
+# A password reset was asked for an address: registration's worker looks the account up, so the
+# request does the same work, in the same time, whether or not the address has an account.
+RESET_REQUESTED = "account.reset_requested"
+RESET_REQUEST_CONSUMERS = ("registration.send_password_reset",)
 # An event's set-up (days, agencies with quotas, categories) changed: check-in reports on it.
 EVENT_CHANGED = "event.changed"
 EVENT_CHANGE_CONSUMERS = ("checkin.apply_event_snapshot",)
@@ -34,6 +38,7 @@ CONSUMERS_BY_TOPIC = {
     **dict.fromkeys(DELEGATE_TOPICS, DELEGATE_EVENT_CONSUMERS),
     TOKEN_REVOKED: TOKEN_REVOCATION_CONSUMERS,
     ACCOUNT_MESSAGE: ACCOUNT_MESSAGE_CONSUMERS,
+    RESET_REQUESTED: RESET_REQUEST_CONSUMERS,
     EVENT_CHANGED: EVENT_CHANGE_CONSUMERS,
 }
 
@@ -136,6 +141,17 @@ class AccountMessageSchema(StrictSchema):
     event_id = fields.Integer(load_default=None, allow_none=True)
     event = fields.Nested(NamesSchema, load_default=None, allow_none=True)
     agency = fields.Nested(NamesSchema, load_default=None, allow_none=True)
+
+
+class ResetRequestSchema(StrictSchema):
+    """A password reset asked for an address (`account.reset_requested`), known or not."""
+
+    schema_version = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    topic = fields.String(required=True, validate=validate.Equal(RESET_REQUESTED))
+    message_id = fields.String(required=True)
+    occurred_at = fields.DateTime(required=True)
+    email = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(["ar", "en"]))
 
 
 class AgencySnapshotSchema(StrictSchema):

@@ -13,7 +13,9 @@ from flask import current_app
 from kombu.exceptions import BatchPublishError
 from redis import RedisError
 
-from services.registration.operations import outbox
+from services.registration.operations import accounts, outbox
+from services.registration.scopes import context
+from shared.contracts import ResetRequestSchema
 from shared.outbox_receipts import confirmed, consumer_busy
 from shared.web import db_session
 
@@ -83,3 +85,21 @@ def _send_on(celery: Celery, producer) -> outbox.Send:
         )
 
     return send
+
+
+@shared_task(name="registration.send_password_reset", ignore_result=True)
+def send_password_reset(payload: dict) -> None:
+    """Email a reset link for a requested address if it has an account (else nothing)."""
+    request = ResetRequestSchema().load(payload)
+    session = db_session()
+    accounts.send_password_reset(session, context(), request["email"], request["language"])
+    session.commit()
+    publish_committed(session)
+
+
+def publish_committed(session) -> None:
+    """Hand this task's committed outbox rows to the broker now, not at the next sweep."""
+    ids = session.info.pop("outbox_committed", None)
+    if ids:
+        with sender(current_app.extensions["celery"]) as (send, flush):
+            outbox.relay(session, send, flush=flush, ids=ids)

@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 from services.registration.models import OutboxMessage
 from shared.contracts import (
     ACCOUNT_MESSAGE,
+    RESET_REQUESTED,
     SCHEMA_VERSION,
     TOKEN_REVOKED,
     AccountMessageSchema,
+    ResetRequestSchema,
     TokenRevokedSchema,
 )
 
 _token_revoked = TokenRevokedSchema()
 _account_message = AccountMessageSchema()
+_reset_request = ResetRequestSchema()
 
 
 def announce_revocation(session: Session, token_id: str, revoked_at: datetime) -> None:
@@ -32,6 +35,12 @@ def send_account_email(session: Session, now: datetime, **fields) -> None:
     fields["occurred_at"] = now.isoformat()
     fields["expires_at"] = fields["expires_at"].isoformat()
     _post(session, _account_message, ACCOUNT_MESSAGE, fields, now)
+
+
+def announce_reset_request(session: Session, now: datetime, email: str, language: str) -> None:
+    """Hand a reset request to registration's worker, which looks the account up."""
+    fields = {"occurred_at": now.isoformat(), "email": email, "language": language}
+    _post(session, _reset_request, RESET_REQUESTED, fields, now)
 
 
 def _post(session: Session, schema: Schema, topic: str, fields: dict, now: datetime) -> None:

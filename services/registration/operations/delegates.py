@@ -305,11 +305,9 @@ def _refuse_duplicate(session: Session, event_id: int, email, phone, exclude_id=
 
 
 def _duplicate(email, phone) -> DomainError:
-    """The refusal of a person already registered, on every contact given.
-
-    It never says which contact matched: paired with a phone already registered, an e-mail
-    address would otherwise be told registered or not, and attending this event is sensitive.
-    """
+    """The refusal of a person already registered, on every contact given."""
+    # Never which one matched: an e-mail address paired with a phone known to be registered
+    # would be told registered or not, and attending this event is sensitive.
     error = DomainError("duplicate_person", kind="conflict")
     given = [name for name, value in (("email", email), ("phone", phone)) if value is not None]
     error.fields = [FieldError(name, "duplicate_contact") for name in given]

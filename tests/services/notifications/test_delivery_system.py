@@ -243,3 +243,38 @@ def _on_roster(system, badge_id: int) -> bool:
 
     with system.checkin.application.extensions["hudoor_sessions"]() as session:
         return session.get(RosterEntry, badge_id) is not None
+
+
+def test_a_reset_link_reaches_an_account_holder_through_the_workers_and_no_one_else(system):
+    from services.registration.operations import accounts
+    from shared.db import transaction
+
+    app = system.registration.application
+    with transaction(app.extensions["hudoor_sessions"]) as session:
+        data = {"email": "amal@example.org", "name": "Amal", "role": "admin"}
+        context = app.extensions["registration_context"]
+        accounts.create_account(session, context, data | {"password": "Tigris-and-Euphrates-9"})
+    for address in ("amal@example.org", "ghost@example.org"):
+        response = system.registration.post("/api/v1/password-resets", json={"email": address})
+        assert response.status_code == 202
+    [mail] = wait_until(lambda: system.mails_to("amal@example.org"), 30, message="reset email")
+    assert "/password/reset/" in mail.get_body(("plain",)).get_content()
+    wait_until(lambda: _handled(app, "ghost@example.org"), 30, message="the ghost's request")
+    assert not system.mails_to("ghost@example.org")
+    assert [d.recipient for d in system.deliveries()] == ["amal@example.org"]
+
+
+def _handled(app, address: str) -> bool:
+    """Whether registration's worker finished the reset request for `address`."""
+    from sqlalchemy import select
+
+    from services.registration.models import OutboxMessage
+    from shared.contracts import RESET_REQUEST_CONSUMERS
+    from shared.outbox_receipts import confirmed, outbox_task_id
+
+    with app.extensions["hudoor_sessions"]() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.topic.like("%reset%")))
+        ids = [r.message_id for r in rows if r.payload["email"] == address]
+    tasks = [outbox_task_id(i, RESET_REQUEST_CONSUMERS[0]) for i in ids]
+    with app.app_context():
+        return bool(tasks) and confirmed(app, tasks) == set(tasks)

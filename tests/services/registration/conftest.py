@@ -172,6 +172,20 @@ def decode_qr(png: bytes, size: int | None = None) -> str:
     return results[0].text
 
 
+def send_requested_resets(session, ctx) -> None:
+    """Do the registration worker's part of each reset request not done yet: look up, email."""
+    from sqlalchemy import select
+
+    from services.registration.models import OutboxMessage
+    from services.registration.operations import accounts
+
+    query = select(OutboxMessage).where(OutboxMessage.topic == "account.reset_requested")
+    for row in session.scalars(query.where(OutboxMessage.published_at.is_(None))).all():
+        accounts.send_password_reset(session, ctx, row.payload["email"], row.payload["language"])
+        row.published_at = ctx.clock()  # the relay's mark: this request is done
+    session.commit()
+
+
 def row_count(session, model) -> int:
     """The number of rows of `model` as the database sees it now."""
     from sqlalchemy import func, select

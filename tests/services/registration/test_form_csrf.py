@@ -50,7 +50,7 @@ def forms(session, ctx, demo_event, registered, make_account):
     admin = make_account("admin", email=ADMIN)
     agency = get_agency(session, demo_event, "IWED")
     agency_link = urlsplit(ctx.agency_link(agency, demo_event)).path
-    accounts.request_password_reset(session, ctx, ADMIN, "ar")
+    accounts.send_password_reset(session, ctx, ADMIN, "ar")
     session.commit()
     reset = last_link(session)
     invite = {"email": "noor@example.org", "name": "Noor", "language": "ar"}
