@@ -92,7 +92,8 @@ def send_password_reset(payload: dict) -> None:
     """Email a reset link for a requested address if it has an account (else nothing)."""
     request = ResetRequestSchema().load(payload)
     session = db_session()
-    accounts.send_password_reset(session, context(), request["email"], request["language"])
+    email, language, request_id = request["email"], request["language"], request["message_id"]
+    accounts.send_password_reset(session, context(), email, language, request_id=request_id)
     session.commit()
     publish_committed(session)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from services.registration.account_models import Account, AccountScope
 from services.registration.models import ApiToken
 from services.registration.operations.announcements import (
     announce_reset_request,
+    is_posted,
     send_account_email,
 )
 from services.registration.operations.context import Context
@@ -33,6 +35,8 @@ from shared.identity import (
 from shared.problems import DomainError
 
 RESET_VALID_FOR = timedelta(hours=2)
+# Names the reset e-mail of a reset request (uuid5 of the request's message id).
+_RESET_EMAILS = uuid.UUID("5f0c6a43-5a0e-4c57-9d4b-2f3e1b0c7a11")
 
 
 def create_account(session: Session, ctx: Context, data: dict, scopes=()) -> Account:
@@ -163,29 +167,34 @@ def request_password_reset(session: Session, ctx: Context, email: str, language:
     announce_reset_request(session, ctx.clock(), email, language)
 
 
-def send_password_reset(session: Session, ctx: Context, email: str, language: str) -> None:
-    """Email a reset link if the account exists and is enabled (in the worker)."""
+def send_password_reset(
+    session: Session, ctx: Context, email: str, language: str, *, request_id: str
+) -> None:
+    """Email a reset link if the account exists and is enabled (in the worker), once per request."""
     account = account_by_email(session, email)
-    if account is None or account.disabled_at is not None:
+    # The e-mail's id comes from the request's: a redelivered request finds it written already.
+    message_id = uuid.uuid5(_RESET_EMAILS, request_id).hex
+    if account is None or account.disabled_at is not None or is_posted(session, message_id):
         return
-    expires = ctx.clock() + RESET_VALID_FOR
-    token = sign_link(
-        ctx.secret_key,
-        "reset",
-        account.id,
-        passwords.fingerprint(account.password_hash),
-        int(expires.timestamp()),
-    )
+    link, expires = _reset_link(ctx, account)
+    fields = {"email": account.email, "name": account.name, "language": language}
     send_account_email(
         session,
         ctx.clock(),
+        message_id=message_id,
         kind="password_reset",
-        email=account.email,
-        name=account.name,
-        language=language,
-        link=f"{ctx.public_base_url}/password/reset/{token}",
+        link=link,
         expires_at=expires,
+        **fields,
     )
+
+
+def _reset_link(ctx: Context, account: Account) -> tuple[str, datetime]:
+    """A signed reset link for the account, valid until it is used or RESET_VALID_FOR ends."""
+    expires = ctx.clock() + RESET_VALID_FOR
+    fingerprint = passwords.fingerprint(account.password_hash)
+    token = sign_link(ctx.secret_key, "reset", account.id, fingerprint, int(expires.timestamp()))
+    return f"{ctx.public_base_url}/password/reset/{token}", expires
 
 
 def reset_password(session: Session, ctx: Context, token: str, password: str) -> Account:

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from marshmallow import Schema
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.registration.models import OutboxMessage
@@ -30,11 +31,19 @@ def announce_revocation(session: Session, token_id: str, revoked_at: datetime) -
     _post(session, _token_revoked, TOKEN_REVOKED, fields, revoked_at)
 
 
-def send_account_email(session: Session, now: datetime, **fields) -> None:
+def send_account_email(
+    session: Session, now: datetime, *, message_id: str | None = None, **fields
+) -> None:
     """Have the notifications service email an account holder (reset, invitation)."""
     fields["occurred_at"] = now.isoformat()
     fields["expires_at"] = fields["expires_at"].isoformat()
-    _post(session, _account_message, ACCOUNT_MESSAGE, fields, now)
+    _post(session, _account_message, ACCOUNT_MESSAGE, fields, now, message_id)
+
+
+def is_posted(session: Session, message_id: str) -> bool:
+    """Whether an outbox message with this id was written already."""
+    query = select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)
+    return session.scalar(query) is not None
 
 
 def announce_reset_request(session: Session, now: datetime, email: str, language: str) -> None:
@@ -43,9 +52,16 @@ def announce_reset_request(session: Session, now: datetime, email: str, language
     _post(session, _reset_request, RESET_REQUESTED, fields, now)
 
 
-def _post(session: Session, schema: Schema, topic: str, fields: dict, now: datetime) -> None:
+def _post(
+    session: Session,
+    schema: Schema,
+    topic: str,
+    fields: dict,
+    now: datetime,
+    message_id: str | None = None,
+) -> None:
     """Validate the payload against its contract and add it to the caller's transaction."""
-    message_id = uuid.uuid4().hex
+    message_id = message_id or uuid.uuid4().hex
     payload = {"schema_version": SCHEMA_VERSION, "topic": topic, "message_id": message_id}
     payload |= fields
     errors = schema.validate(payload)

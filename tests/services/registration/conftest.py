@@ -181,7 +181,8 @@ def send_requested_resets(session, ctx) -> None:
 
     query = select(OutboxMessage).where(OutboxMessage.topic == "account.reset_requested")
     for row in session.scalars(query.where(OutboxMessage.published_at.is_(None))).all():
-        accounts.send_password_reset(session, ctx, row.payload["email"], row.payload["language"])
+        email, language = row.payload["email"], row.payload["language"]
+        accounts.send_password_reset(session, ctx, email, language, request_id=row.message_id)
         row.published_at = ctx.clock()  # the relay's mark: this request is done
     session.commit()
 

@@ -102,6 +102,22 @@ def test_a_reset_request_does_the_same_work_whether_or_not_the_account_exists(
     assert not [r for r in rows if r.topic == "account.message"]
 
 
+def test_a_reset_request_delivered_twice_sends_one_email(client, session, ctx, make_account):
+    from services.registration.operations import accounts
+
+    make_account("organizer", email="amal@example.org")
+    client.post("/api/v1/password-resets", json={"email": "amal@example.org"})
+    [request] = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.topic == "account.reset_requested")
+    )
+    for _ in range(2):  # the broker or the relay handing the request out again
+        accounts.send_password_reset(
+            session, ctx, "amal@example.org", "ar", request_id=request.message_id
+        )
+        session.commit()
+    assert len(_account_emails(session, ctx)) == 1
+
+
 def test_reset_link_sets_a_new_password_once_and_ends_every_session(
     client, session, ctx, make_account, bearer
 ):

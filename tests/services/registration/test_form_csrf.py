@@ -8,6 +8,7 @@ posted with the page's token, the same form is accepted and changes something.
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,7 +51,7 @@ def forms(session, ctx, demo_event, registered, make_account):
     admin = make_account("admin", email=ADMIN)
     agency = get_agency(session, demo_event, "IWED")
     agency_link = urlsplit(ctx.agency_link(agency, demo_event)).path
-    accounts.send_password_reset(session, ctx, ADMIN, "ar")
+    accounts.send_password_reset(session, ctx, ADMIN, "ar", request_id=uuid.uuid4().hex)
     session.commit()
     reset = last_link(session)
     invite = {"email": "noor@example.org", "name": "Noor", "language": "ar"}
