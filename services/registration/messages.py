@@ -204,6 +204,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "home.register": ("Register", "سجّل"),
     "form.title": ("Registration", "التسجيل"),
     "form.agency_fixed": ("Registering for", "التسجيل عن"),
+    "form.registered_for_agency": (
+        "{name} is registered. The badge, and the private link to view it, correct contact details"
+        " or cancel, were sent to them ({channel}). You may register the next delegate below.",
+        "تمّ تسجيل {name}. أُرسلت إليه الشارة والرابط الخاص لعرضها وتصحيح بيانات التواصل أو الإلغاء"
+        " ({channel}). يمكنك تسجيل المشارك التالي أدناه.",
+    ),
     "form.full_name_ar": ("Full name in Arabic", "الاسم الكامل بالعربية"),
     "form.full_name_en": ("Full name in Latin letters", "الاسم الكامل بالأحرف اللاتينية"),
     "form.name_hint": ("At least one of the two names.", "أحد الاسمين على الأقل."),

@@ -78,6 +78,8 @@ def _registration_form(event, agency):
             values["agency"] = agency.code
         try:
             registration = _submit(event, agency, values)
+            if agency is not None:
+                return _registered_for_agency(event, agency, registration)
             location = url_for("pages.badge", token=_link_token(registration), new=1)
             return redirect(location), 302, PRIVATE
         except ValidationError as error:
@@ -102,6 +104,26 @@ def _registration_form(event, agency):
         422 if errors else 200,
         PRIVATE if agency is not None else {},
     )
+
+
+def _registered_for_agency(event, agency, registration):
+    """The agency form again, empty, saying who was registered and where their link went.
+
+    Never the delegate's private page: a focal point registering colleagues would hold each one's
+    link, which changes their contact details; it goes to the delegate's own e-mail or phone.
+    """
+    page = render_template(
+        "register.html",
+        event=event,
+        agency=agency,
+        values={},
+        errors={},
+        correctable=False,
+        agencies=[],
+        closed=None,
+        registered=registration,
+    )
+    return page, 201, PRIVATE
 
 
 def _submit(event, agency, values):

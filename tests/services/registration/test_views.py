@@ -310,9 +310,23 @@ def test_agency_link_form_fixes_the_agency(web, demo_event, session, ctx):
     assert "معهد المرأة القيادية" in html
     assert '<select id="agency"' not in html
     response = submit(web, url, form_fields(agency="MOE"))
-    assert response.status_code == 302
+    assert response.status_code == 201
     assert only_registration(session).agency.code == "WLI"
     assert (seats(session, "WLI"), seats(session, "MOE")) == (1, 0)
+
+
+def test_agency_link_form_says_who_was_registered_but_never_shows_their_private_link(
+    web, demo_event, session, ctx
+):
+    # Whoever holds a delegate's link can change their contact details: only the delegate gets it.
+    url = agency_form(ctx, session, demo_event, "WLI")
+    response = submit(web, url, form_fields(channel="both"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 201 and "Location" not in response.headers
+    registered = only_registration(session)
+    assert f"تمّ تسجيل {registered.full_name_ar}" in html and "البريد والرسالة النصية" in html
+    assert "/r/" not in html and urlsplit(ctx.delegate_link(registered)).path not in html
+    assert 'name="full_name_ar"' in html and registered.email not in html  # empty, for the next
 
 
 def test_agency_link_form_refuses_when_the_quota_is_used_up(web, demo_event, session, ctx):
@@ -376,7 +390,7 @@ def test_agency_link_pages_are_not_cached(web, demo_event, session, ctx):
     assert refused.status_code == 422
     assert refused.headers["Cache-Control"] == "private, no-store"
     registered = submit(web, url, form_fields())
-    assert registered.status_code == 302
+    assert registered.status_code == 201
     assert registered.headers["Cache-Control"] == "private, no-store"
 
 
