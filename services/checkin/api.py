@@ -80,12 +80,10 @@ def _door_request(session, identity, data: dict) -> operations.ScanRequest:
 @blp.response(200, ScanAnswerSchema)
 @allow(*DOOR)
 def manual_checkin(data):
-    """Check in a delegate found by search (no QR), with the same rules as a scan.
-
-    Counted with searches: answers name the badge's holder, so badge ids tried one after another
-    would list the roster that searches are limited to keep from being walked.
-    """
+    """Check in a delegate found by search (no QR), with the same rules as a scan."""
     session, identity = db_session(), current_identity()
+    # Counted with searches: answers name the badge's holder, so badge ids tried one after
+    # another would list the roster that searches are limited to keep from being walked.
     hit_search_limit(identity.subject)
     request = _door_request(session, identity, data)
     return operations.manual_checkin(session, request, identity.subject, identity.events)

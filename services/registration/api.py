@@ -44,11 +44,10 @@ _registration_schema = RegistrationSchema()
 
 
 class Presented:
-    """A registration with its badge, as the API shows it; its private link to the delegate only.
+    """A registration with its badge, as the API shows it; its private link to the delegate only."""
 
-    Staff (organizers, focal points) get the badge and its images from their own audited
-    endpoints, never the link with which a delegate changes their contact details or cancels.
-    """
+    # Staff (organizers, focal points) get the badge and its images from their own audited
+    # endpoints, never the link with which a delegate changes their contact details or cancels.
 
     def __init__(self, registration, ctx: Context, *, to_delegate: bool = False):
         self._registration = registration

@@ -107,11 +107,9 @@ def _registration_form(event, agency):
 
 
 def _registered_for_agency(event, agency, registration):
-    """The agency form again, empty, saying who was registered and where their link went.
-
-    Never the delegate's private page: a focal point registering colleagues would hold each one's
-    link, which changes their contact details; it goes to the delegate's own e-mail or phone.
-    """
+    """The agency form again, empty, saying who was registered and where their link went."""
+    # Never the delegate's private page: a focal point registering colleagues would hold each
+    # one's link, which changes their contact details; it goes to the delegate's own address.
     page = render_template(
         "register.html",
         event=event,

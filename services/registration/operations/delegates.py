@@ -265,11 +265,9 @@ def _claim_seat(session: Session, event: Event, agency: Agency) -> None:
 
 
 def _refuse_if_full(event: Event, agency: Agency) -> None:
-    """Refuse when the counters as read leave no seat (the claim still decides under races).
-
-    Before the duplicate check: a full agency must not answer "already registered" for one
-    e-mail address and "full" for another.
-    """
+    """Refuse when the counters as read leave no seat (the claim still decides under races)."""
+    # Before the duplicate check: a full agency must not answer "already registered" for one
+    # e-mail address and "full" for another.
     if event.capacity is not None and event.registered_count >= event.capacity:
         raise DomainError("event_full", kind="conflict")
     if agency.quota is not None and agency.registered_count >= agency.quota:
