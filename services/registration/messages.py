@@ -206,9 +206,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form.agency_fixed": ("Registering for", "التسجيل عن"),
     "form.registered_for_agency": (
         "{name} is registered. The badge, and the private link to view it, correct contact details"
-        " or cancel, were sent to them ({channel}). You may register the next delegate below.",
-        "تمّ تسجيل {name}. أُرسلت إليه الشارة والرابط الخاص لعرضها وتصحيح بيانات التواصل أو الإلغاء"
-        " ({channel}). يمكنك تسجيل المشارك التالي أدناه.",
+        " or cancel, went to the delegate by {channel}. You may register the next delegate below.",
+        "تمّ تسجيل {name}، وأُرسلت الشارة والرابط الخاص (لعرضها وتصحيح بيانات التواصل أو الإلغاء)"
+        " إلى المشارك عبر {channel}. يمكنك تسجيل المشارك التالي أدناه.",
     ),
     "form.full_name_ar": ("Full name in Arabic", "الاسم الكامل بالعربية"),
     "form.full_name_en": ("Full name in Latin letters", "الاسم الكامل بالأحرف اللاتينية"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -79,7 +79,7 @@ def _registration_form(event, agency):
         try:
             registration = _submit(event, agency, values)
             if agency is not None:
-                return _registered_for_agency(event, agency, registration)
+                return _registered_for_agency(registration)
             location = url_for("pages.badge", token=_link_token(registration), new=1)
             return redirect(location), 302, PRIVATE
         except ValidationError as error:
@@ -106,22 +106,16 @@ def _registration_form(event, agency):
     )
 
 
-def _registered_for_agency(event, agency, registration):
-    """The agency form again, empty, saying who was registered and where their link went."""
+def _registered_for_agency(registration):
+    """Back to the empty agency form, which then says who was registered and how they were told."""
     # Never the delegate's private page: a focal point registering colleagues would hold each
     # one's link, which changes their contact details; it goes to the delegate's own address.
-    page = render_template(
-        "register.html",
-        event=event,
-        agency=agency,
-        values={},
-        errors={},
-        correctable=False,
-        agencies=[],
-        closed=None,
-        registered=registration,
-    )
-    return page, 201, PRIVATE
+    # Redirected, so that reloading the page does not post the delegate again.
+    names = (registration.full_name_ar, registration.full_name_en)
+    name = (names[1] or names[0]) if language() == "en" else (names[0] or names[1])
+    channel = translate(f"channel.{registration.channel}")
+    flash(translate("form.registered_for_agency", name=name, channel=channel))
+    return redirect(request.path, code=303), 303, PRIVATE
 
 
 def _submit(event, agency, values):

@@ -310,7 +310,7 @@ def test_agency_link_form_fixes_the_agency(web, demo_event, session, ctx):
     assert "معهد المرأة القيادية" in html
     assert '<select id="agency"' not in html
     response = submit(web, url, form_fields(agency="MOE"))
-    assert response.status_code == 201
+    assert response.status_code == 303
     assert only_registration(session).agency.code == "WLI"
     assert (seats(session, "WLI"), seats(session, "MOE")) == (1, 0)
 
@@ -321,12 +321,22 @@ def test_agency_link_form_says_who_was_registered_but_never_shows_their_private_
     # Whoever holds a delegate's link can change their contact details: only the delegate gets it.
     url = agency_form(ctx, session, demo_event, "WLI")
     response = submit(web, url, form_fields(channel="both"))
-    html = response.get_data(as_text=True)
-    assert response.status_code == 201 and "Location" not in response.headers
+    assert (response.status_code, response.headers["Location"]) == (303, url)
+    html = web.get(url).get_data(as_text=True)
     registered = only_registration(session)
     assert f"تمّ تسجيل {registered.full_name_ar}" in html and "البريد والرسالة النصية" in html
     assert "/r/" not in html and urlsplit(ctx.delegate_link(registered)).path not in html
     assert 'name="full_name_ar"' in html and registered.email not in html  # empty, for the next
+    assert "تمّ تسجيل" not in web.get(url).get_data(
+        as_text=True
+    )  # said once; a reload posts nothing
+
+
+def test_agency_link_form_names_the_delegate_in_the_page_s_language(web, demo_event, session, ctx):
+    url = agency_form(ctx, session, demo_event, "WLI")
+    web.get(f"{url}?lang=en")
+    submit(web, url, form_fields(full_name_en="Yusra Kareem"))
+    assert "Yusra Kareem is registered" in web.get(url).get_data(as_text=True)
 
 
 def test_agency_link_form_refuses_when_the_quota_is_used_up(web, demo_event, session, ctx):
@@ -390,7 +400,7 @@ def test_agency_link_pages_are_not_cached(web, demo_event, session, ctx):
     assert refused.status_code == 422
     assert refused.headers["Cache-Control"] == "private, no-store"
     registered = submit(web, url, form_fields())
-    assert registered.status_code == 201
+    assert registered.status_code == 303
     assert registered.headers["Cache-Control"] == "private, no-store"
 
 
