@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
+from services.checkin.api import MANAGE
 from services.checkin.operations import audit
 from shared.access import allow, current_identity, require_event_scope
 from shared.fields import StrictSchema, Text, database_int
 from shared.web import db_session
 
-MANAGE = ("admin", "organizer")
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit log")
 
 

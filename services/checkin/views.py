@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request
 from marshmallow import ValidationError
 
 from services.checkin import operations
+from services.checkin.api import MANAGE
 from services.checkin.domain import local_date, local_minute
 from services.checkin.enrolment import Enrolment, enrol_device
 from services.checkin.messages import MESSAGES
@@ -25,7 +26,6 @@ SCRIPT_TEXT_PREFIXES = ("scanner.", "status.")
 DASHBOARD_TEXT_PREFIXES = ("dashboard.", "report.")
 # Organizers log in on registration's page, at the root of the one URL space.
 LOGIN_PATH = "/login"
-MANAGE = ("admin", "organizer")
 # The page shows a new device's token: no cache, proxy or back button may keep it.
 NO_STORE = {"Cache-Control": "no-store"}
 
