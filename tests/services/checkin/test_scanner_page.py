@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 
 from services.checkin import operations
@@ -118,15 +119,33 @@ def _open(browser, door: Door) -> Page:
 
 def _wait_for_answer(page: Page, light: str, text: str) -> None:
     """Wait (polling every frame: the answer shows for about a second) for a given answer."""
-    page.wait_for_function(
-        """([light, text]) => {
-            const answer = document.getElementById("answer");
-            return !answer.hidden && answer.classList.contains(`light-${light}`)
-                && answer.textContent.includes(text);
-        }""",
-        arg=[light, text],
-        polling="raf",
-        timeout=WAIT_MS,
+    try:
+        page.wait_for_function(
+            """([light, text]) => {
+                const answer = document.getElementById("answer");
+                return !answer.hidden && answer.classList.contains(`light-${light}`)
+                    && answer.textContent.includes(text);
+            }""",
+            arg=[light, text],
+            polling="raf",
+            timeout=WAIT_MS,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"no {light} answer with {text!r}; page: {_state(page)}") from None
+
+
+def _state(page: Page) -> dict:
+    """What the page shows of its camera and notices: why no answer came, when none did."""
+    return page.evaluate(
+        """() => {
+            const video = document.getElementById("camera");
+            return {
+                camera: document.getElementById("camera-status").textContent,
+                notice: document.getElementById("door-notice").textContent,
+                video: [video.readyState, video.videoWidth, video.videoHeight, video.paused],
+                answer: document.getElementById("answer").textContent.trim().slice(0, 80),
+            };
+        }"""
     )
 
 
