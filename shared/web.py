@@ -134,6 +134,14 @@ def translate(code: str, **params) -> str:
     return current_app.extensions["hudoor_catalog"].text(code, g.get("lang", "ar"), **params)
 
 
+def messages_by_field(items) -> dict[str, list[str]]:
+    """Field errors as a page shows them: each field's messages in the request's language."""
+    errors: dict[str, list[str]] = {}
+    for item in items:
+        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
+    return errors
+
+
 def is_api_request() -> bool:
     """Tell whether the request targets a JSON API route."""
     return request.path.startswith("/api/")

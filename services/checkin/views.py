@@ -18,7 +18,7 @@ from services.checkin.schemas import DeviceRequestSchema
 from shared.access import PUBLIC, allow, current_identity
 from shared.db import utcnow
 from shared.problems import DomainError, flatten_messages
-from shared.web import db_session, render_domain_error, translate
+from shared.web import db_session, messages_by_field, render_domain_error, translate
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 # Texts the scanner's script shows; rendered into the page as a JSON data block (not executed).
@@ -106,17 +106,10 @@ def _enrol(event_id: int) -> tuple[Enrolment | None, dict[str, list[str]]]:
     try:
         data = DeviceRequestSchema().load(fields)
     except ValidationError as error:
-        return None, _by_field(flatten_messages(error.messages))
+        return None, messages_by_field(flatten_messages(error.messages))
     return enrol_device(event_id, data["gate"], data["name"], current_identity().subject), {}
 
 
 def _revoke(event_id: int, device_id: str) -> None:
     identity = current_identity()
     operations.revoke_device(db_session(), device_id[:64], identity.subject, [event_id])
-
-
-def _by_field(items) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for item in items:
-        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
-    return errors

@@ -17,7 +17,7 @@ from services.registration.tokens import revoke_api_token
 from shared.access import PUBLIC, SESSION_COOKIE, SESSION_MAX_AGE, allow, current_identity
 from shared.limits import hit_reset_limit, limit_login
 from shared.problems import DomainError, flatten_messages
-from shared.web import PRIVATE, db_session, translate
+from shared.web import PRIVATE, db_session, messages_by_field, translate
 
 account_pages = Blueprint("account_pages", __name__, template_folder="templates")
 # A path of this site: one slash, then printable ASCII without backslashes (browsers drop tabs
@@ -38,10 +38,7 @@ def form_errors(run) -> dict[str, list[str]]:
         items = error.fields
         if not items or any(item.row is not None for item in items):
             return {"_form": [translate(error.code, **error.params)], "_rows": _row_errors(items)}
-    errors: dict[str, list[str]] = {}
-    for item in items:
-        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
-    return errors
+    return messages_by_field(items)
 
 
 def _row_errors(items) -> list[str]:

@@ -17,7 +17,7 @@ from shared import qr
 from shared.access import PUBLIC, allow
 from shared.limits import limit_registration
 from shared.problems import DomainError, flatten_messages
-from shared.web import PRIVATE, db_session, translate
+from shared.web import PRIVATE, db_session, messages_by_field, translate
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 _form_schema = RegistrationSchema()
@@ -83,11 +83,11 @@ def _registration_form(event, agency):
             location = url_for("pages.badge", token=_link_token(registration), new=1)
             return redirect(location), 302, PRIVATE
         except ValidationError as error:
-            errors, correctable = _errors_by_field(flatten_messages(error.messages)), True
+            errors, correctable = messages_by_field(flatten_messages(error.messages)), True
         except DomainError as error:
             # A refused registration may leave the transaction failed (a lost uniqueness race).
             db_session().rollback()
-            errors = _errors_by_field(error.fields) or {"_form": [translate(error.code)]}
+            errors = messages_by_field(error.fields) or {"_form": [translate(error.code)]}
             # A conflict (closed, full, already registered) is no typing mistake to correct.
             correctable = error.kind != "conflict" and bool(error.fields)
     return (
@@ -127,13 +127,6 @@ def _submit(event, agency, values):
     registration = operations.register_delegate(session, context(), event, data, agency=agency)
     session.commit()
     return registration
-
-
-def _errors_by_field(field_errors) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for item in field_errors:
-        errors.setdefault(item.field, []).append(translate(item.code, **item.params))
-    return errors
 
 
 def _agencies(event):
@@ -219,10 +212,10 @@ def _self_service_action(registration):
         return {}, translate("self.saved")
     except ValidationError as error:
         session.rollback()
-        return _errors_by_field(flatten_messages(error.messages)), None
+        return messages_by_field(flatten_messages(error.messages)), None
     except DomainError as error:
         session.rollback()
-        return _errors_by_field(error.fields) or {"_form": [translate(error.code)]}, None
+        return messages_by_field(error.fields) or {"_form": [translate(error.code)]}, None
 
 
 def _cancel_refusal(registration) -> str | None:
