@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import Flask, g
@@ -26,7 +27,7 @@ from services.registration.account_messages import ACCOUNT_MESSAGES
 from services.registration.config import RegistrationConfig
 from services.registration.messages import MESSAGES
 from services.registration.metrics import outbox_depth
-from services.registration.operations import Context, outbox
+from services.registration.operations import Context
 from services.registration.publisher import OutboxPublisher
 from services.registration.retention import purge
 from services.registration.tokens import token_revoked
@@ -97,12 +98,7 @@ def _publish_outbox_after_commit(app: Flask, factory) -> None:
 
 def _relay_with(celery):
     """Return the publisher's relay: given rows, on one producer of the app's broker."""
-
-    def relay(session, ids: list[int]) -> None:
-        with tasks.sender(celery) as (send, flush):
-            outbox.relay(session, send, flush=flush, ids=ids)
-
-    return relay
+    return functools.partial(tasks.relay_rows, celery)
 
 
 def _install_blueprints(app: Flask) -> None:

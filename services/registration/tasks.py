@@ -102,5 +102,10 @@ def publish_committed(session) -> None:
     """Hand this task's committed outbox rows to the broker now, not at the next sweep."""
     ids = session.info.pop("outbox_committed", None)
     if ids:
-        with sender(current_app.extensions["celery"]) as (send, flush):
-            outbox.relay(session, send, flush=flush, ids=ids)
+        relay_rows(current_app.extensions["celery"], session, ids)
+
+
+def relay_rows(celery: Celery, session, ids: list[int]) -> None:
+    """Publish these outbox rows on one producer of the app's broker."""
+    with sender(celery) as (send, flush):
+        outbox.relay(session, send, flush=flush, ids=ids)
